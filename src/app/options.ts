@@ -1,0 +1,274 @@
+/**
+ * Flags + GOBUILD_CNB_* environment + project.toml + defaults, resolved once into a frozen
+ * BuildOptions. Every mistake a user can make on the command line fails here, before Docker
+ * is touched. Precedence for build env: project.toml < --env-file < --env (as pack does).
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UsageError } from '../errors';
+import { parseProjectToml, type ProjectDescriptor } from '../cnb/project';
+import { isValidProcessType } from '../cnb/spec';
+import type { Platform } from '../image/types';
+
+export type PullPolicy = 'always' | 'if-not-present' | 'never';
+export const PULL_POLICIES: readonly PullPolicy[] = ['always', 'if-not-present', 'never'];
+
+export type OutputTarget =
+  | { kind: 'docker' }
+  | { kind: 'oci'; path: string }
+  | { kind: 'oci-archive'; path: string }
+  | { kind: 'registry' };
+
+/** Values as commander hands them over (all optional, strings). */
+export interface BuildFlags {
+  tag?: string;
+  builder?: string;
+  runImage?: string;
+  env?: string[];
+  envFile?: string[];
+  pullPolicy?: string;
+  network?: string;
+  defaultProcess?: string;
+  buildpack?: string;
+  keepContainer?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+  cacheVolume?: string;
+  clearCache?: boolean;
+  output?: string;
+  publish?: boolean;
+  insecureRegistry?: string[];
+  platform?: string;
+}
+
+export interface BuildEnvVar {
+  name: string;
+  value: string;
+}
+
+export interface BuildOptions {
+  appDir: string;
+  tag: string;
+  builder: string;
+  /** Where the builder name came from, for --verbose. */
+  builderSource: 'flag' | 'GOBUILD_CNB_BUILDER' | 'go.mod' | 'default';
+  runImage?: string;
+  env: readonly BuildEnvVar[];
+  pullPolicy: PullPolicy;
+  network?: string;
+  defaultProcess?: string;
+  buildpackDir: string;
+  keepContainer: boolean;
+  verbose: boolean;
+  json: boolean;
+  /** Seconds since the epoch for the config's `created`, from SOURCE_DATE_EPOCH. */
+  sourceDateEpoch?: number;
+  project: ProjectDescriptor;
+  cacheVolume?: string;
+  clearCache: boolean;
+  output: OutputTarget;
+  insecureRegistries: readonly string[];
+  /** Empty: the daemon's own platform. */
+  platforms: readonly Platform[];
+}
+
+export interface ResolveContext {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The bundled buildpack (default for --buildpack). */
+  bundledBuildpackDir: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `go 1.22.3` in go.mod -> `1.22`; undefined when there is no go line. */
+export function goVersionFromGoMod(goMod: string): string | undefined {
+  const m = /^go\s+(\d+)\.(\d+)/m.exec(goMod);
+  return m ? `${m[1]}.${m[2]}` : undefined;
+}
+
+export function defaultBuilder(appDir: string, env: NodeJS.ProcessEnv): Pick<BuildOptions, 'builder' | 'builderSource'> {
+  if (env.GOBUILD_CNB_BUILDER) return { builder: env.GOBUILD_CNB_BUILDER, builderSource: 'GOBUILD_CNB_BUILDER' };
+  const goModPath = join(appDir, 'go.mod');
+  const version = existsSync(goModPath) ? goVersionFromGoMod(readFileSync(goModPath, 'utf8')) : undefined;
+  if (version) return { builder: `golang:${version}-bookworm`, builderSource: 'go.mod' };
+  return { builder: 'golang:1-bookworm', builderSource: 'default' };
+}
+
+/** `NAME=VALUE` or `NAME` (copies the host's value). */
+export function parseEnvFlag(entry: string, hostEnv: NodeJS.ProcessEnv, origin: string): BuildEnvVar {
+  const eq = entry.indexOf('=');
+  const name = eq === -1 ? entry : entry.slice(0, eq);
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError(`${origin}: ${JSON.stringify(name)} is not a valid environment variable name`, {
+      hint: 'Use NAME=VALUE, e.g. --env BP_GO_TARGETS=./cmd/server',
+    });
+  }
+  if (eq !== -1) return { name, value: entry.slice(eq + 1) };
+  const host = hostEnv[name];
+  if (host === undefined) {
+    throw new UsageError(`${origin}: ${name} is not set in your environment, so there is no value to copy`, {
+      hint: `Give a value (--env ${name}=VALUE) or export ${name} first.`,
+    });
+  }
+  return { name, value: host };
+}
+
+export function parseEnvFile(text: string, file: string, hostEnv: NodeJS.ProcessEnv): BuildEnvVar[] {
+  const vars: BuildEnvVar[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    vars.push(parseEnvFlag(line, hostEnv, `${file}:${i + 1}`));
+  });
+  return vars;
+}
+
+/** Later entries win; order of first appearance is kept so the result is stable. */
+function mergeEnv(...lists: BuildEnvVar[][]): BuildEnvVar[] {
+  const merged = new Map<string, string>();
+  for (const list of lists) for (const v of list) merged.set(v.name, v.value);
+  return [...merged.entries()].map(([name, value]) => ({ name, value }));
+}
+
+export function parsePlatforms(spec: string | undefined): Platform[] {
+  if (!spec) return [];
+  return spec.split(',').map((raw) => {
+    const parts = raw.trim().split('/');
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
+      throw new UsageError(`--platform: ${JSON.stringify(raw)} is not os/arch[/variant]`, {
+        hint: 'e.g. --platform linux/amd64,linux/arm64',
+      });
+    }
+    const [os, architecture, variant] = parts;
+    return variant ? { os, architecture, variant } : { os, architecture };
+  });
+}
+
+export function parseOutput(output: string | undefined, publish: boolean | undefined, cwd: string): OutputTarget {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  let target: OutputTarget;
+  if (!output || output === 'docker') target = { kind: 'docker' };
+  else if (output === 'registry') target = { kind: 'registry' };
+  else if (output.startsWith('oci-archive:') && output.length > 'oci-archive:'.length) {
+    target = { kind: 'oci-archive', path: abs(output.slice('oci-archive:'.length)) };
+  } else if (output.startsWith('oci:') && output.length > 'oci:'.length) target = { kind: 'oci', path: abs(output.slice(4)) };
+  else {
+    throw new UsageError(`--output ${JSON.stringify(output)} is not one of docker, registry, oci:<dir>, oci-archive:<file.tar>`);
+  }
+  if (publish) {
+    if (target.kind !== 'docker' && target.kind !== 'registry') {
+      throw new UsageError('--publish and --output oci…/oci-archive… name two different outputs', {
+        hint: 'Choose one: --publish pushes to the registry of the -t name.',
+      });
+    }
+    target = { kind: 'registry' };
+  }
+  return target;
+}
+
+function validateTag(tag: string | undefined): string {
+  if (!tag) throw new UsageError('missing image name', { hint: 'Name the image with -t, e.g. gobuild-cnb build ./app -t my-app' });
+  // docker reference grammar, loosely: lowercase repo path, optional :tag (no digest for outputs).
+  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$/.test(tag)) {
+    throw new UsageError(`${JSON.stringify(tag)} is not a valid image name`, {
+      hint: 'Use lowercase letters, digits and . _ - / with an optional :tag, e.g. my-app:1.0',
+    });
+  }
+  return tag;
+}
+
+function validateAppDir(dir: string): void {
+  if (!existsSync(dir)) {
+    throw new UsageError(`the app directory ${dir} does not exist`, { hint: 'Pass the directory of your Go app: gobuild-cnb build ./path/to/app -t my-app' });
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`, { hint: 'Pass the directory that holds go.mod.' });
+  if (readdirSync(dir).length === 0) {
+    throw new UsageError(`the app directory ${dir} is empty`, { hint: 'Point gobuild-cnb at the directory that holds your go.mod and .go files.' });
+  }
+}
+
+export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlags, ctx: ResolveContext): Readonly<BuildOptions> {
+  const appDir = resolve(ctx.cwd, appArg ?? '.');
+  const tag = validateTag(flags.tag);
+  validateAppDir(appDir);
+
+  const pullPolicy = (flags.pullPolicy ?? ctx.env.GOBUILD_CNB_PULL_POLICY ?? 'if-not-present') as PullPolicy;
+  if (!PULL_POLICIES.includes(pullPolicy)) {
+    throw new UsageError(`--pull-policy ${JSON.stringify(pullPolicy)} is not one of ${PULL_POLICIES.join(', ')}`);
+  }
+  if (flags.defaultProcess !== undefined && !isValidProcessType(flags.defaultProcess)) {
+    throw new UsageError(`--default-process ${JSON.stringify(flags.defaultProcess)} is not a valid process type`, {
+      hint: 'Process types are binary names: letters, digits, ., _ and -.',
+    });
+  }
+
+  const projectFile = join(appDir, 'project.toml');
+  let project: ProjectDescriptor = { include: [], exclude: [], buildEnv: [] };
+  if (existsSync(projectFile)) {
+    try {
+      project = parseProjectToml(readFileSync(projectFile, 'utf8'), projectFile);
+    } catch (err) {
+      throw new UsageError(`project.toml is not valid: ${(err as Error).message}`, { hint: 'Fix the file or remove it.' });
+    }
+  }
+
+  const envFileVars = (flags.envFile ?? []).flatMap((file) => {
+    const path = resolve(ctx.cwd, file);
+    if (!existsSync(path)) throw new UsageError(`--env-file ${file}: no such file`);
+    return parseEnvFile(readFileSync(path, 'utf8'), file, ctx.env);
+  });
+  const flagVars = (flags.env ?? []).map((e) => parseEnvFlag(e, ctx.env, `--env ${e.split('=')[0]}`));
+  const env = mergeEnv(project.buildEnv, envFileVars, flagVars);
+
+  const buildpackDir = flags.buildpack ? resolve(ctx.cwd, flags.buildpack) : ctx.bundledBuildpackDir;
+  if (!existsSync(join(buildpackDir, 'buildpack.toml'))) {
+    throw new UsageError(`--buildpack ${buildpackDir} has no buildpack.toml`, { hint: 'Point --buildpack at a CNB buildpack directory.' });
+  }
+
+  let sourceDateEpoch: number | undefined;
+  if (ctx.env.SOURCE_DATE_EPOCH !== undefined && ctx.env.SOURCE_DATE_EPOCH !== '') {
+    sourceDateEpoch = Number(ctx.env.SOURCE_DATE_EPOCH);
+    if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0) {
+      throw new UsageError(`SOURCE_DATE_EPOCH=${ctx.env.SOURCE_DATE_EPOCH} is not a whole number of seconds`);
+    }
+  }
+
+  const { builder, builderSource } = flags.builder
+    ? { builder: flags.builder, builderSource: 'flag' as const }
+    : defaultBuilder(appDir, ctx.env);
+
+  const output = parseOutput(flags.output, flags.publish, ctx.cwd);
+  const platforms = parsePlatforms(flags.platform ?? ctx.env.GOBUILD_CNB_PLATFORM);
+  if (output.kind === 'docker' && platforms.length > 1) {
+    throw new UsageError('the Docker daemon takes one platform at a time', {
+      hint: 'Use --publish, --output oci:<dir> or --output oci-archive:<file> for a multi-platform image, or give one --platform.',
+    });
+  }
+  if (flags.cacheVolume !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]+$/.test(flags.cacheVolume)) {
+    throw new UsageError(`--cache-volume ${JSON.stringify(flags.cacheVolume)} is not a valid Docker volume name`);
+  }
+
+  return Object.freeze({
+    appDir,
+    tag,
+    builder,
+    builderSource,
+    runImage: flags.runImage ?? ctx.env.GOBUILD_CNB_RUN_IMAGE,
+    env: Object.freeze(env),
+    pullPolicy,
+    network: flags.network,
+    defaultProcess: flags.defaultProcess,
+    buildpackDir,
+    keepContainer: flags.keepContainer ?? false,
+    verbose: flags.verbose ?? false,
+    json: flags.json ?? false,
+    sourceDateEpoch,
+    project,
+    cacheVolume: flags.cacheVolume,
+    clearCache: flags.clearCache ?? false,
+    output,
+    insecureRegistries: Object.freeze(flags.insecureRegistry ?? []),
+    platforms: Object.freeze(platforms),
+  });
+}

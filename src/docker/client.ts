@@ -1,0 +1,96 @@
+/**
+ * The Docker boundary: the only Docker calls gobuild-cnb makes, as one narrow interface
+ * (after pack's internal/build/docker.go). The app depends on this interface; tests of the
+ * orchestration use a recording fake; src/docker/dockerode-client.ts is the real one.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../image/types';
+
+export interface ImageConfigSummary {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  os: string;
+  architecture: string;
+  variant?: string;
+  config: ImageConfigSummary;
+  diffIds: Digest[];
+}
+
+export interface EngineInfo {
+  serverVersion: string;
+  storageDriver: string;
+  /** Docker's containerd image store: it refuses blank layers in `docker load`. */
+  containerdSnapshotter: boolean;
+  architecture: string;
+}
+
+export interface ContainerSpec {
+  image: string;
+  user: string;
+  labels: Record<string, string>;
+  cmd: string[];
+  entrypoint?: string[];
+  env?: string[];
+  workingDir?: string;
+  networkMode?: string;
+  volumes?: Array<{ name: string; target: string }>;
+}
+
+export interface ExecSpec {
+  cmd: string[];
+  user: string;
+  env: string[];
+  workingDir: string;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+}
+
+export interface VolumeSummary {
+  name: string;
+  labels: Record<string, string>;
+  createdAt?: string;
+}
+
+export type PullProgress = (status: string) => void;
+
+export interface DockerClient {
+  /** Throws DockerUnavailableError when no engine answers. */
+  info(): Promise<EngineInfo>;
+  /** null when the image is not in the daemon. */
+  inspectImage(ref: string): Promise<ImageSummary | null>;
+  pullImage(ref: string, onProgress?: PullProgress): Promise<void>;
+  saveImage(ref: string): Promise<Readable>;
+  /** Streams a `docker save`-format tarball into the daemon. Returns the daemon's messages. */
+  loadImage(tar: Readable): Promise<string>;
+  tagImage(image: string, ref: string): Promise<void>;
+
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  putArchive(id: string, destDir: string, tar: Readable): Promise<void>;
+  /** A tar of `path` (its last element is the tar's top directory), or null when absent. */
+  getArchive(id: string, path: string): Promise<Readable | null>;
+  exec(id: string, spec: ExecSpec): Promise<number>;
+  removeContainer(id: string): Promise<void>;
+  listContainers(labelFilter: string): Promise<ContainerSummary[]>;
+
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
+  listVolumes(labelFilter: string): Promise<VolumeSummary[]>;
+  removeVolume(name: string): Promise<void>;
+  volumeExists(name: string): Promise<boolean>;
+}

@@ -1,0 +1,288 @@
+/** The real DockerClient, on dockerode. DOCKER_HOST (unix://, tcp://, ssh://) is honoured by docker-modem. */
+import Docker from 'dockerode';
+import { Readable, Writable } from 'node:stream';
+import { DockerUnavailableError, ImageUnavailableError, GobuildError, ExitCode } from '../errors';
+import type { Digest } from '../image/types';
+import type {
+  ContainerSpec,
+  ContainerSummary,
+  DockerClient,
+  EngineInfo,
+  ExecSpec,
+  ImageSummary,
+  PullProgress,
+  VolumeSummary,
+} from './client';
+
+interface DockerApiError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string };
+  message?: string;
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
+
+function engineAddress(): string {
+  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/** Turn dockerode's errors into ours: no engine -> DockerUnavailableError, others keep the daemon's words. */
+function translate(err: unknown, action: string): GobuildError {
+  if (err instanceof GobuildError) return err;
+  const e = err as DockerApiError;
+  if (e?.code && CONNECTION_CODES.has(e.code)) {
+    return new DockerUnavailableError(`no Docker engine answers at ${engineAddress()} (${e.code})`, { cause: err });
+  }
+  const daemonMessage = e?.json?.message ?? e?.message ?? String(err);
+  return new GobuildError(`Docker: ${action} failed: ${daemonMessage.trim()}`, ExitCode.Failure, { cause: err });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export class DockerodeClient implements DockerClient {
+  private readonly docker: Docker;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new Docker();
+  }
+
+  async info(): Promise<EngineInfo> {
+    try {
+      const info = await this.docker.info();
+      const driverStatus: string[][] = info.DriverStatus ?? [];
+      const containerdSnapshotter = driverStatus.some(
+        ([key, value]) => key === 'driver-type' && String(value).includes('io.containerd.snapshotter'),
+      );
+      return {
+        serverVersion: info.ServerVersion,
+        storageDriver: info.Driver,
+        containerdSnapshotter,
+        architecture: info.Architecture,
+      };
+    } catch (err) {
+      throw translate(err, 'info');
+    }
+  }
+
+  async inspectImage(ref: string): Promise<ImageSummary | null> {
+    try {
+      const i = await this.docker.getImage(ref).inspect();
+      return {
+        id: i.Id,
+        repoTags: i.RepoTags ?? [],
+        repoDigests: i.RepoDigests ?? [],
+        os: i.Os,
+        architecture: i.Architecture,
+        variant: (i as unknown as { Variant?: string }).Variant || undefined,
+        config: (i.Config ?? {}) as ImageSummary['config'],
+        diffIds: ((i.RootFS?.Layers ?? []) as string[]).map((l) => l as Digest),
+      };
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return null;
+      throw translate(err, `inspect image ${ref}`);
+    }
+  }
+
+  async pullImage(ref: string, onProgress?: PullProgress): Promise<void> {
+    try {
+      const stream = await this.docker.pull(ref);
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (err ? reject(err) : resolve()),
+          (event: { status?: string; id?: string; error?: string }) => {
+            if (event.error) reject(new Error(event.error));
+            else if (event.status && onProgress) onProgress(event.id ? `${event.id}: ${event.status}` : event.status);
+          },
+        );
+      });
+    } catch (err) {
+      const translated = translate(err, `pull ${ref}`);
+      if (translated instanceof DockerUnavailableError) throw translated;
+      throw new ImageUnavailableError(`could not pull ${ref}: ${(err as Error).message}`, {
+        hint: `Check the name, your network and registry login (docker login), or build with an image the daemon already has and --pull-policy never.`,
+        cause: err,
+      });
+    }
+  }
+
+  async saveImage(ref: string): Promise<Readable> {
+    try {
+      return (await this.docker.getImage(ref).get()) as unknown as Readable;
+    } catch (err) {
+      throw translate(err, `save image ${ref}`);
+    }
+  }
+
+  async loadImage(tar: Readable): Promise<string> {
+    try {
+      const response = await this.docker.loadImage(tar, { quiet: true });
+      const text = await readAll(response);
+      // The daemon reports load errors inside a 200 response, as JSON lines.
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        const message = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+        if (message.error) throw new Error(message.errorDetail?.message ?? message.error);
+      }
+      return text;
+    } catch (err) {
+      throw translate(err, 'load image');
+    }
+  }
+
+  async tagImage(image: string, ref: string): Promise<void> {
+    const at = ref.lastIndexOf(':');
+    const slash = ref.lastIndexOf('/');
+    const [repo, tag] = at > slash ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+    try {
+      await this.docker.getImage(image).tag({ repo, tag });
+    } catch (err) {
+      throw translate(err, `tag ${image} as ${ref}`);
+    }
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    try {
+      const container = await this.docker.createContainer({
+        Image: spec.image,
+        User: spec.user,
+        Labels: spec.labels,
+        Cmd: spec.cmd,
+        Entrypoint: spec.entrypoint ?? [],
+        Env: spec.env,
+        WorkingDir: spec.workingDir,
+        HostConfig: {
+          NetworkMode: spec.networkMode,
+          SecurityOpt: ['no-new-privileges=true'],
+          Mounts: (spec.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })),
+        },
+      });
+      return container.id;
+    } catch (err) {
+      throw translate(err, `create container from ${spec.image}`);
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      throw translate(err, 'start container');
+    }
+  }
+
+  async putArchive(id: string, destDir: string, tar: Readable): Promise<void> {
+    try {
+      const response = await this.docker.getContainer(id).putArchive(tar, { path: destDir });
+      if (response && typeof (response as NodeJS.ReadableStream).on === 'function') await readAll(response);
+    } catch (err) {
+      throw translate(err, `copy files into the container at ${destDir}`);
+    }
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable | null> {
+    try {
+      return (await this.docker.getContainer(id).getArchive({ path })) as unknown as Readable;
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return null;
+      throw translate(err, `copy ${path} out of the container`);
+    }
+  }
+
+  async exec(id: string, spec: ExecSpec): Promise<number> {
+    try {
+      const exec = await this.docker.getContainer(id).exec({
+        Cmd: spec.cmd,
+        User: spec.user,
+        Env: spec.env,
+        WorkingDir: spec.workingDir,
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+      const sink = (onChunk?: (chunk: Buffer) => void): Writable =>
+        new Writable({
+          write(chunk: Buffer, _enc, done) {
+            onChunk?.(chunk);
+            done();
+          },
+        });
+      const stdout = sink(spec.onStdout);
+      const stderr = sink(spec.onStderr);
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const result = await exec.inspect();
+      return result.ExitCode ?? -1;
+    } catch (err) {
+      throw translate(err, `run ${spec.cmd[0]} in the container`);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return;
+      throw translate(err, 'remove container');
+    }
+  }
+
+  async listContainers(labelFilter: string): Promise<ContainerSummary[]> {
+    try {
+      const list = await this.docker.listContainers({ all: true, filters: { label: [labelFilter] } });
+      return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State }));
+    } catch (err) {
+      throw translate(err, 'list containers');
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.createVolume({ Name: name, Labels: labels });
+    } catch (err) {
+      throw translate(err, `create volume ${name}`);
+    }
+  }
+
+  async listVolumes(labelFilter: string): Promise<VolumeSummary[]> {
+    try {
+      const result = await this.docker.listVolumes({ filters: { label: [labelFilter] } });
+      return (result.Volumes ?? []).map((v) => ({
+        name: v.Name,
+        labels: v.Labels ?? {},
+        createdAt: (v as unknown as { CreatedAt?: string }).CreatedAt,
+      }));
+    } catch (err) {
+      throw translate(err, 'list volumes');
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return;
+      throw translate(err, `remove volume ${name}`);
+    }
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return false;
+      throw translate(err, `inspect volume ${name}`);
+    }
+  }
+}
+

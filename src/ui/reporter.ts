@@ -4,6 +4,7 @@
  * lines otherwise (CI, pipes), and a silent one in tests.
  */
 import ora, { type Ora } from 'ora';
+import { formatMs } from './format';
 
 export interface Reporter {
   /** A phase begins: banner and, on a TTY, a spinner. */
@@ -26,7 +27,6 @@ export interface ConsoleReporterOptions {
   interactive?: boolean;
 }
 
-const formatMs = (ms: number): string => (ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`);
 
 export class ConsoleReporter implements Reporter {
   private readonly stream: NodeJS.WriteStream;

@@ -1,0 +1,125 @@
+/**
+ * The one container of a build: created from the builder, labelled so it can always be found,
+ * fed with putArchive, phases run in it with exec, results read with getArchive, and removed
+ * whatever happens (pack's Phase + Cleanup, in one container).
+ */
+import type { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
+import type { DockerClient } from '../docker/client';
+import { Labels } from '../cnb/spec';
+import type { PhaseSpec } from './phases';
+import type { Reporter } from '../ui/reporter';
+
+export interface PhaseResult {
+  exitCode: number;
+  /** Combined stdout+stderr, kept for error messages (the last 64 KiB). */
+  output: string;
+  ms: number;
+}
+
+const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+export class BuildContainer {
+  private removed = false;
+
+  private constructor(
+    private readonly docker: DockerClient,
+    readonly id: string,
+  ) {}
+
+  static async create(
+    docker: DockerClient,
+    options: { image: string; uid: number; gid: number; buildId: string; networkMode?: string; volumes?: Array<{ name: string; target: string }> },
+  ): Promise<BuildContainer> {
+    const id = await docker.createContainer({
+      image: options.image,
+      user: `${options.uid}:${options.gid}`,
+      labels: { [Labels.buildContainer]: options.buildId },
+      // Keeps the container alive between execs; SIGKILLed by the forced remove.
+      entrypoint: ['/bin/sh', '-c', 'while :; do sleep 3600; done'],
+      cmd: [],
+      networkMode: options.networkMode,
+      volumes: options.volumes,
+    });
+    return new BuildContainer(docker, id);
+  }
+
+  async putArchive(tar: Readable, destDir = '/'): Promise<void> {
+    await this.docker.putArchive(this.id, destDir, tar);
+  }
+
+  async start(): Promise<void> {
+    await this.docker.startContainer(this.id);
+  }
+
+  async run(phase: PhaseSpec, reporter: Reporter): Promise<PhaseResult> {
+    const started = Date.now();
+    let tail = Buffer.alloc(0);
+    const keep = (chunk: Buffer): void => {
+      tail = Buffer.concat([tail, chunk]);
+      if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
+    };
+    const onChunk = (chunk: Buffer): void => {
+      keep(chunk);
+      if (phase.streamOutput) reporter.output(phase.name, chunk);
+    };
+    const exitCode = await this.docker.exec(this.id, {
+      cmd: phase.cmd,
+      user: phase.user,
+      env: [],
+      workingDir: phase.workingDir,
+      onStdout: onChunk,
+      onStderr: onChunk,
+    });
+    reporter.flush();
+    return { exitCode, output: tail.toString('utf8'), ms: Date.now() - started };
+  }
+
+  /** A root exec for platform chores (directory ownership); never used for buildpack code. */
+  async runAsRoot(cmd: string[]): Promise<{ exitCode: number; output: string }> {
+    let output = '';
+    const exitCode = await this.docker.exec(this.id, {
+      cmd,
+      user: '0:0',
+      env: [],
+      workingDir: '/',
+      onStdout: (c) => (output += c.toString('utf8')),
+      onStderr: (c) => (output += c.toString('utf8')),
+    });
+    return { exitCode, output };
+  }
+
+  async getArchive(path: string): Promise<Readable | null> {
+    return this.docker.getArchive(this.id, path);
+  }
+
+  /** Contents of one small file in the container, or null when it does not exist. */
+  async readFile(path: string): Promise<Buffer | null> {
+    const tar = await this.docker.getArchive(this.id, path);
+    if (!tar) return null;
+    return new Promise<Buffer | null>((resolve, reject) => {
+      const ex = extract();
+      let content: Buffer | null = null;
+      ex.on('entry', (header, stream, next) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c) => {
+          chunks.push(c as Buffer);
+        });
+        stream.on('end', () => {
+          if (content === null && header.type === 'file') content = Buffer.concat(chunks);
+          next();
+        });
+      });
+      ex.on('finish', () => resolve(content));
+      ex.on('error', reject);
+      tar.on('error', reject);
+      tar.pipe(ex as unknown as NodeJS.WritableStream);
+    });
+  }
+
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await this.docker.removeContainer(this.id);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * What goes into the build container, as tar entries (see input-tar.ts): the app, the
+ * buildpack, the user's env as /platform/env files, the phase wrapper and the empty plan files.
+ */
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { BuildOptions } from './options';
+import type { BuilderInfo } from './builder';
+import type { BuildpackDescriptor } from '../cnb/files';
+import { makeSourceFilter } from '../cnb/project';
+import { Paths, buildpackDir } from '../cnb/spec';
+import { hostTreeEntries, ROOT, type InputEntry, type Owner } from './input-tar';
+import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, PHASE_WRAPPER } from './phases';
+
+/** The package's root: dist/app/ or src/app/ -> two levels up. */
+export const PACKAGE_ROOT = join(__dirname, '..', '..');
+export const BUNDLED_BUILDPACK_DIR = join(PACKAGE_ROOT, 'buildpack');
+
+const rel = (absolute: string): string => absolute.replace(/^\//, '');
+
+export function buildInputEntries(
+  options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir'>,
+  buildpack: BuildpackDescriptor,
+  builder: Pick<BuilderInfo, 'uid' | 'gid'>,
+): InputEntry[] {
+  const user: Owner = { uid: builder.uid, gid: builder.gid };
+  const dir = (path: string, owner: Owner, mode = 0o755): InputEntry => ({ kind: 'dir', path: rel(path), mode, owner });
+  const bpDir = rel(buildpackDir(buildpack.id, buildpack.version));
+  return [
+    dir(Paths.app, user),
+    ...hostTreeEntries(options.appDir, rel(Paths.app), user, makeSourceFilter(options.project)),
+    dir(Paths.layers, user),
+    dir(Paths.platform, ROOT),
+    dir(Paths.platformEnv, ROOT),
+    // Readable by the build user only: these may be credentials.
+    ...options.env.map((v): InputEntry => ({ kind: 'file', path: `${rel(Paths.platformEnv)}/${v.name}`, mode: 0o600, owner: user, content: v.value })),
+    dir(Paths.plans, user, 0o700),
+    dir(BUILD_HOME, user, 0o700),
+    { kind: 'file', path: rel(DETECT_PLAN), mode: 0o644, owner: user, content: '' },
+    { kind: 'file', path: rel(BUILD_PLAN), mode: 0o644, owner: user, content: '' },
+    dir(Paths.tools, ROOT),
+    { kind: 'file', path: rel(PHASE_WRAPPER), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'phase.sh')) },
+    dir(Paths.buildpacks, ROOT),
+    dir(bpDir.split('/').slice(0, -1).join('/'), ROOT),
+    dir(bpDir, ROOT),
+    ...hostTreeEntries(options.buildpackDir, bpDir, ROOT, undefined, (p) => p.startsWith('bin/')),
+  ];
+}

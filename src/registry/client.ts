@@ -1,0 +1,528 @@
+/**
+ * A client of the OCI distribution API (https://github.com/opencontainers/distribution-spec),
+ * just the calls a push needs, over Node's own http/https.
+ *
+ * - HTTPS always first. Plain HTTP (and unverified TLS) only for insecure hosts: loopback
+ *   (localhost, 127.0.0.0/8, ::1), as docker does, and those given as insecure registries.
+ * - Anonymous first: `GET /v2/` learns the registry's challenge; requests then carry Basic
+ *   credentials or a Bearer token for their scope (cached, reused while it covers the scope).
+ *   On a 401 the token is refreshed once; a second refusal is a RegistryAuthError naming the
+ *   credential source that was tried.
+ * - Requests go only to the registry host (upload locations elsewhere are refused) and to the
+ *   token realm its challenge names.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { Blob, Digest } from '../image/types';
+import { MediaType } from '../image/types';
+import { basicAuthorizationFor, mergeScopes, parseChallenge, repositoryScope, TokenCache, type Challenge } from './auth';
+import { describeCredentialSource, lookupCredentials, type CredentialLookup, type CredentialOptions } from './credentials';
+import {
+  ManifestRejectedError,
+  RegistryAuthError,
+  RegistryError,
+  RegistryResponseError,
+  RegistryUnreachableError,
+  type RegistryErrorEntry,
+} from './errors';
+import { isInsecureRegistry, registryApiHost } from './reference';
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** Manifests are at most 4 MiB (distribution spec); error bodies are small. */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const USER_AGENT = 'gobuild-cnb';
+const MANIFEST_MEDIA_TYPES = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest];
+
+export interface RegistryClientOptions {
+  /** The registry as named in the image reference (`docker.io`, `127.0.0.1:5000`). */
+  registry: string;
+  /** Hosts (host:port, or hostname for every port) that may be spoken to over plain HTTP. */
+  insecureRegistries?: readonly string[];
+  /** Credentials to use; by default looked up (once) in the docker config. */
+  credentials?: CredentialLookup | (() => Promise<CredentialLookup>);
+  credentialOptions?: CredentialOptions;
+  /** Idle timeout of one request, in ms. */
+  timeoutMs?: number;
+}
+
+export interface ManifestResponse {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+export type MountResult = 'mounted' | 'uploaded';
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface RequestBody {
+  open(): Readable | Buffer;
+  length: number;
+  contentType: string;
+}
+
+interface RequestSpec {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: URL;
+  scopes: string[];
+  /** What we were doing, for error messages: "push manifest test/app:1.0". */
+  action: string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+}
+
+/** A failure below HTTP (connect, DNS, TLS, timeout), as opposed to one reading a blob. */
+class TransportError extends Error {
+  constructor(readonly error: NodeJS.ErrnoException) {
+    super(error.message);
+  }
+}
+
+export function sha256Digest(bytes: Buffer): Digest {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export class RegistryClient {
+  /** The registry as the user named it. */
+  readonly registry: string;
+  /** host[:port] the API answers on. */
+  readonly apiHost: string;
+  private readonly insecureRegistries: readonly string[];
+  private readonly insecure: boolean;
+  private readonly timeoutMs: number;
+  private readonly tokens = new TokenCache();
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly httpsAgent: https.Agent;
+  private readonly credentialSource: () => Promise<CredentialLookup>;
+  private credentialLookup?: Promise<CredentialLookup>;
+  private base?: Promise<URL>;
+  private baseUrl?: URL;
+  private challenge?: Challenge;
+
+  constructor(options: RegistryClientOptions) {
+    this.registry = options.registry;
+    this.apiHost = registryApiHost(options.registry);
+    this.insecureRegistries = options.insecureRegistries ?? [];
+    this.insecure = isInsecureRegistry(this.apiHost, this.insecureRegistries);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+    const given = options.credentials;
+    this.credentialSource =
+      given === undefined
+        ? () => lookupCredentials(this.registry, options.credentialOptions)
+        : typeof given === 'function'
+          ? given
+          : () => Promise.resolve(given);
+  }
+
+  /** Releases kept-alive connections. */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  /** `GET /v2/`: checks the registry answers, picks HTTPS or (insecure hosts only) HTTP. */
+  async ping(): Promise<{ url: string; auth: 'none' | Challenge['scheme'] }> {
+    const base = await this.resolveBase();
+    return { url: base.href, auth: this.challenge?.scheme ?? 'none' };
+  }
+
+  /** Fails early, before any blob is read, when we may not push to the repository. */
+  async checkPushAccess(repository: string): Promise<void> {
+    const location = await this.startUpload(repository, `push to ${repository}`);
+    const cancel = await this.request({ method: 'DELETE', url: location, scopes: [repositoryScope(repository, ['pull', 'push'])], action: `cancel upload to ${repository}` });
+    // Some registries cannot cancel uploads; the session then just expires.
+    if (cancel.status >= 500) throw this.responseError(cancel, `cancel upload to ${repository}`);
+  }
+
+  async hasBlob(repository: string, digest: Digest): Promise<boolean> {
+    const action = `check blob ${digest} in ${repository}`;
+    const res = await this.request({ method: 'HEAD', url: await this.url(`/v2/${repository}/blobs/${digest}`), scopes: [repositoryScope(repository, ['pull'])], action });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw this.responseError(res, action);
+  }
+
+  async uploadBlob(repository: string, blob: Blob): Promise<void> {
+    const location = await this.startUpload(repository, `upload ${blob.descriptor.digest} to ${repository}`);
+    await this.finishUpload(repository, location, blob);
+  }
+
+  /**
+   * Cross-repository mount: the registry links a blob it holds in `fromRepository`. When it
+   * cannot (202), the upload session it opened instead is used to upload the blob.
+   */
+  async mountBlob(repository: string, blob: Blob, fromRepository: string): Promise<MountResult> {
+    const { digest } = blob.descriptor;
+    const action = `mount ${digest} from ${fromRepository} into ${repository}`;
+    const url = await this.url(`/v2/${repository}/blobs/uploads/`);
+    url.searchParams.set('mount', digest);
+    url.searchParams.set('from', fromRepository);
+    const scopes = [repositoryScope(repository, ['pull', 'push']), repositoryScope(fromRepository, ['pull'])];
+    const res = await this.request({ method: 'POST', url, scopes, action, headers: { 'Content-Length': '0' } });
+    if (res.status === 201) return 'mounted';
+    if (res.status !== 202) throw this.responseError(res, action);
+    await this.finishUpload(repository, this.location(res, action), blob);
+    return 'uploaded';
+  }
+
+  /** Pushes a manifest or index; returns its digest (the sha256 of exactly these bytes). */
+  async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    const action = `push manifest ${repository}:${reference}`;
+    const res = await this.request({
+      method: 'PUT',
+      url: await this.url(`/v2/${repository}/manifests/${reference}`),
+      scopes: [repositoryScope(repository, ['pull', 'push'])],
+      action,
+      body: { open: () => bytes, length: bytes.length, contentType: mediaType },
+    });
+    if (res.status !== 201 && res.status !== 200) {
+      const { errors, summary } = registryErrors(res);
+      throw new ManifestRejectedError(`registry ${this.registry} rejected the manifest for ${repository}:${reference}: ${summary}`, {
+        host: this.apiHost,
+        status: res.status,
+        errors,
+        hint: errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN')
+          ? 'A blob the manifest names is not in the repository: push every layer and the config before the manifest.'
+          : 'The registry may not accept this media type or manifest shape; its error above says what it disliked.',
+      });
+    }
+    return sha256Digest(bytes);
+  }
+
+  /** Fetches a manifest or index; undefined when the registry has none by that tag or digest. */
+  async getManifest(repository: string, reference: string, accept: readonly string[] = MANIFEST_MEDIA_TYPES): Promise<ManifestResponse | undefined> {
+    const action = `get manifest ${repository}:${reference}`;
+    const res = await this.request({
+      method: 'GET',
+      url: await this.url(`/v2/${repository}/manifests/${reference}`),
+      scopes: [repositoryScope(repository, ['pull'])],
+      action,
+      headers: { Accept: accept.join(', ') },
+    });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.responseError(res, action);
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim();
+    return { bytes: res.body, mediaType, digest: sha256Digest(res.body) };
+  }
+
+  // --- uploads ---------------------------------------------------------------------------
+
+  private async startUpload(repository: string, action: string): Promise<URL> {
+    const res = await this.request({
+      method: 'POST',
+      url: await this.url(`/v2/${repository}/blobs/uploads/`),
+      scopes: [repositoryScope(repository, ['pull', 'push'])],
+      action,
+      headers: { 'Content-Length': '0' },
+    });
+    if (res.status !== 202) throw this.responseError(res, action);
+    return this.location(res, action);
+  }
+
+  /** Streams the blob in one PATCH, then commits it with PUT ?digest= (as go-containerregistry does). */
+  private async finishUpload(repository: string, location: URL, blob: Blob): Promise<void> {
+    const { digest, size } = blob.descriptor;
+    const action = `upload ${digest} to ${repository}`;
+    const scopes = [repositoryScope(repository, ['pull', 'push'])];
+    const patched = await this.request({
+      method: 'PATCH',
+      url: location,
+      scopes,
+      action,
+      body: { open: () => blob.open(), length: size, contentType: 'application/octet-stream' },
+    });
+    if (patched.status !== 202) throw this.responseError(patched, action);
+    const commit = this.location(patched, action);
+    commit.searchParams.set('digest', digest);
+    const committed = await this.request({ method: 'PUT', url: commit, scopes, action, headers: { 'Content-Length': '0' } });
+    if (committed.status !== 201) throw this.responseError(committed, action);
+  }
+
+  /** The Location of an upload session, which must stay on the registry's own origin. */
+  private location(res: Response, action: string): URL {
+    const header = res.headers.location;
+    if (!header) throw this.responseError(res, `${action} (no Location header in the answer)`);
+    const base = this.resolvedBase();
+    const url = new URL(header, base);
+    if (url.origin !== base.origin) {
+      throw new RegistryError(`registry ${this.registry} asked us to ${action} at ${url.origin}, another host; refusing`, {
+        host: this.apiHost,
+        hint: 'gobuild-cnb only sends data to the registry host of the image name and its token service.',
+      });
+    }
+    return url;
+  }
+
+  // --- scheme and auth -------------------------------------------------------------------
+
+  private resolveBase(): Promise<URL> {
+    this.base ??= this.probe().then(
+      (url) => (this.baseUrl = url),
+      (error: unknown) => {
+        this.base = undefined; // let a later call try again
+        throw error;
+      },
+    );
+    return this.base;
+  }
+
+  private resolvedBase(): URL {
+    if (!this.baseUrl) throw new Error('registry base URL used before GET /v2/');
+    return this.baseUrl;
+  }
+
+  private async url(path: string): Promise<URL> {
+    return new URL(path, await this.resolveBase());
+  }
+
+  private async probe(): Promise<URL> {
+    let failure: { error: NodeJS.ErrnoException; scheme: string } | undefined;
+    for (const scheme of this.insecure ? ['https', 'http'] : ['https']) {
+      const base = new URL(`${scheme}://${this.apiHost}/`);
+      let res: Response;
+      try {
+        res = await this.exchange('GET', new URL('/v2/', base), { 'User-Agent': USER_AGENT });
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error;
+        failure = { error: error.error, scheme };
+        continue;
+      }
+      if (res.status === 401) this.challenge = parseChallenge(header(res, 'www-authenticate'));
+      else if (res.status === 404) {
+        throw new RegistryResponseError(`${base.origin} answers, but not as a container registry (GET /v2/ gave 404)`, {
+          host: this.apiHost,
+          status: res.status,
+          errors: [],
+          hint: 'Check the registry part of the image name (-t).',
+        });
+      } else if (res.status !== 200) throw this.responseError(res, 'reach the registry API (GET /v2/)');
+      return base;
+    }
+    throw this.unreachable(failure!.error, failure!.scheme);
+  }
+
+  private credentials(): Promise<CredentialLookup> {
+    return (this.credentialLookup ??= this.credentialSource());
+  }
+
+  /** The Authorization header for a request needing these scopes, fetching a token if needed. */
+  private async authorization(scopes: string[], challengeScope?: string): Promise<string | undefined> {
+    const challenge = this.challenge;
+    if (!challenge) return undefined;
+    const lookup = await this.credentials();
+    if (challenge.scheme === 'basic') return basicAuthorizationFor(lookup.credentials);
+    const wanted = mergeScopes(scopes, challengeScope);
+    const token = this.tokens.get(challenge.realm, challenge.service, wanted) ?? (await this.fetchToken(challenge, wanted, lookup));
+    return `Bearer ${token}`;
+  }
+
+  /** Token service exchange: GET with Basic credentials (or anonymous), POST for a refresh token. */
+  private async fetchToken(challenge: Extract<Challenge, { scheme: 'bearer' }>, scopes: string[], lookup: CredentialLookup): Promise<string> {
+    let realm: URL;
+    try {
+      realm = new URL(challenge.realm);
+    } catch {
+      throw new RegistryError(`registry ${this.registry} named a token service that is not a URL: ${JSON.stringify(challenge.realm)}`, { host: this.apiHost });
+    }
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isInsecureRegistry(realm.host, this.insecureRegistries))) {
+      throw new RegistryError(`registry ${this.registry} wants tokens from ${realm.origin}, which is not HTTPS; refusing to send credentials there`, {
+        host: realm.host,
+        hint: `If you trust that network, pass --insecure-registry ${realm.host}.`,
+      });
+    }
+    const credentials = lookup.credentials;
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
+    let method: 'GET' | 'POST' = 'GET';
+    let body: RequestBody | undefined;
+    if (credentials?.kind === 'identity-token') {
+      method = 'POST';
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: USER_AGENT, scope: scopes.join(' ') });
+      if (challenge.service) form.set('service', challenge.service);
+      const bytes = Buffer.from(form.toString());
+      body = { open: () => bytes, length: bytes.length, contentType: 'application/x-www-form-urlencoded' };
+    } else {
+      if (challenge.service) realm.searchParams.set('service', challenge.service);
+      for (const scope of scopes) realm.searchParams.append('scope', scope);
+      if (credentials?.kind === 'basic') {
+        realm.searchParams.set('account', credentials.username);
+        headers.Authorization = basicAuthorizationFor(credentials)!;
+      }
+    }
+    let res: Response;
+    try {
+      res = await this.exchange(method, realm, headers, body);
+    } catch (error) {
+      if (error instanceof TransportError) throw this.unreachable(error.error, realm.protocol.slice(0, -1), realm.host);
+      throw error;
+    }
+    if (res.status === 401 || res.status === 403) throw this.authRefused(res, `get a token for ${scopes.join(' ')} from ${realm.host}`, lookup, realm.host);
+    if (res.status !== 200) throw this.responseError(res, `get a token from ${realm.host}`, realm.host);
+    let answer: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      answer = JSON.parse(res.body.toString('utf8')) as typeof answer;
+    } catch {
+      throw new RegistryError(`token service ${realm.host} did not answer with JSON`, { host: realm.host });
+    }
+    const token = answer.access_token ?? answer.token;
+    if (!token) throw new RegistryError(`token service ${realm.host} answered without a token`, { host: realm.host });
+    this.tokens.put(challenge.realm, challenge.service, scopes, token, answer.expires_in);
+    return token;
+  }
+
+  /** One API request with auth: a 401 refreshes the challenge and credentials once, then gives up. */
+  private async request(spec: RequestSpec): Promise<Response> {
+    await this.resolveBase();
+    const first = await this.authorization(spec.scopes);
+    let res = await this.send(spec, first);
+    if (res.status === 401) {
+      const challenge = parseChallenge(header(res, 'www-authenticate'));
+      if (challenge) this.challenge = challenge;
+      if (first?.startsWith('Bearer ')) this.tokens.forget(first.slice('Bearer '.length));
+      const retry = await this.authorization(spec.scopes, challenge?.scheme === 'bearer' ? challenge.scope : undefined);
+      if (retry !== undefined && retry !== first) res = await this.send(spec, retry);
+    }
+    if (res.status === 401 || res.status === 403) throw this.authRefused(res, spec.action, await this.credentials(), this.apiHost);
+    return res;
+  }
+
+  private async send(spec: RequestSpec, authorization: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...spec.headers };
+    if (authorization) headers.Authorization = authorization;
+    try {
+      return await this.exchange(spec.method, spec.url, headers, spec.body);
+    } catch (error) {
+      if (error instanceof TransportError) throw this.unreachable(error.error, spec.url.protocol.slice(0, -1));
+      throw error;
+    }
+  }
+
+  // --- transport -------------------------------------------------------------------------
+
+  /** One HTTP exchange; the response body is read whole (API answers are small). */
+  private exchange(method: string, url: URL, headers: Record<string, string>, body?: RequestBody): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (error: Error | undefined, res?: Response) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve(res!);
+      };
+      const allHeaders = { ...headers };
+      if (body) {
+        allHeaders['Content-Type'] = body.contentType;
+        allHeaders['Content-Length'] = String(body.length);
+      }
+      const secure = url.protocol === 'https:';
+      const options: https.RequestOptions = { method, headers: allHeaders, agent: secure ? this.httpsAgent : this.httpAgent };
+      // Insecure hosts get unverified TLS, as docker gives them.
+      if (secure && isInsecureRegistry(url.host, this.insecureRegistries)) options.rejectUnauthorized = false;
+      const req = (secure ? https : http).request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_RESPONSE_BYTES) {
+            res.destroy();
+            settle(new RegistryError(`${url.host} sent more than ${MAX_RESPONSE_BYTES} bytes for ${method} ${url.pathname}`, { host: url.host }));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (error) => settle(new TransportError(error)));
+      });
+      req.setTimeout(this.timeoutMs, () => {
+        const timeout: NodeJS.ErrnoException = new Error(`no answer within ${Math.round(this.timeoutMs / 1000)} s`);
+        timeout.code = 'ETIMEDOUT';
+        req.destroy(timeout);
+      });
+      req.on('error', (error) => settle(new TransportError(error)));
+      if (!body) {
+        req.end();
+        return;
+      }
+      const content = body.open();
+      if (Buffer.isBuffer(content)) {
+        req.end(content);
+        return;
+      }
+      content.on('error', (error) => {
+        settle(error);
+        req.destroy();
+      });
+      content.pipe(req);
+    });
+  }
+
+  // --- errors ----------------------------------------------------------------------------
+
+  private unreachable(error: NodeJS.ErrnoException, scheme: string, host = this.apiHost): RegistryUnreachableError {
+    const tried = this.insecure && host === this.apiHost ? 'HTTPS and plain HTTP' : scheme.toUpperCase();
+    const code = error.code ?? '';
+    let why = error.message;
+    let hint: string;
+    if (code === 'ECONNREFUSED') {
+      why = 'connection refused';
+      hint = `Nothing listens on ${host}: check that the registry is running and the host and port in the image name (-t).`;
+    } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      why = 'the name does not resolve';
+      hint = `Check the spelling of ${host} and your DNS settings.`;
+    } else if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+      hint = `Check that ${host} is reachable from this machine (network, firewall, HTTPS_PROXY is not used).`;
+    } else if (code === 'EPROTO' || /wrong version number|ssl|tls/i.test(error.message)) {
+      why = 'the TLS handshake failed';
+      hint = `It may speak plain HTTP. If you trust the network, pass --insecure-registry ${host}.`;
+    } else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+      why = `its TLS certificate is not trusted (${code})`;
+      hint = `Trust its CA with NODE_EXTRA_CA_CERTS=<ca.pem>, or pass --insecure-registry ${host} to skip verification.`;
+    } else {
+      hint = `Check that ${host} is a container registry and reachable from this machine.`;
+    }
+    return new RegistryUnreachableError(`cannot reach registry ${host} over ${tried}: ${why}`, { host, hint, cause: error });
+  }
+
+  private authRefused(res: Response, action: string, lookup: CredentialLookup, host: string): RegistryAuthError {
+    const source = describeCredentialSource(lookup);
+    const { summary } = registryErrors(res);
+    const hint =
+      lookup.credentials === undefined
+        ? `Log in with \`docker login ${this.registry}\` (credentials are read from the docker config.json and its credential helpers).`
+        : `Check the credentials with \`docker login ${this.registry}\`, and that the account may ${action}.`;
+    return new RegistryAuthError(`authentication to ${host} refused (${res.status}) for: ${action} [${summary}]; credentials tried: ${source}`, {
+      host,
+      credentialSource: source,
+      hint,
+    });
+  }
+
+  private responseError(res: Response, action: string, host = this.apiHost): RegistryResponseError {
+    const { errors, summary } = registryErrors(res);
+    return new RegistryResponseError(`registry ${host} could not ${action}: ${summary}`, { host, status: res.status, errors });
+  }
+}
+
+function header(res: Response, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The distribution API's error body, and a one-line summary "CODE: message (HTTP n)". */
+export function registryErrors(res: { status: number; body: Buffer }): { errors: RegistryErrorEntry[]; summary: string } {
+  let errors: RegistryErrorEntry[] = [];
+  try {
+    const parsed = JSON.parse(res.body.toString('utf8')) as { errors?: RegistryErrorEntry[] };
+    if (Array.isArray(parsed.errors)) errors = parsed.errors.filter((e) => e && typeof e.code === 'string');
+  } catch {
+    // not JSON: the status says it all
+  }
+  const said = errors.map((e) => `${e.code}: ${e.message ?? ''}`.trim()).join('; ');
+  return { errors, summary: said ? `${said} (HTTP ${res.status})` : `HTTP ${res.status}` };
+}

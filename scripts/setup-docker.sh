@@ -71,8 +71,7 @@ main() {
   fi
 
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-    run_step "apt-get update" apt-get update -q
-    run_step "install docker.io from Debian's packages" apt_install docker.io
+    run_step "apt-get update; install docker.io from Debian's packages" apt_install docker.io
   fi
   # An init system (systemd) may have started dockerd with the package; a second one would fail.
   if dockerd_running; then

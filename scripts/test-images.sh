@@ -45,7 +45,7 @@ debian_mirror() {
   fi
   local found
   found=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    grep -oE '(https?|file)://[^ ]*/debian/?( |$)' | head -n1 | tr -d ' ' || true)
+    grep -v '^[[:space:]]*#' | grep -oE '(https?|file)://[^ ]*/debian/?( |$)' | head -n1 | tr -d ' ' || true)
   printf '%s\n' "${found:-http://deb.debian.org/debian}"
 }
 
@@ -84,7 +84,7 @@ ensure_go() {
     if ! is_root || ! is_debian_like; then
       fail "Go is not installed; install it (Debian: apt-get install golang-go) and re-run"
     fi
-    run_step "install Debian's golang-go (no Go on this machine)" apt_install golang-go
+    run_step "apt-get update; install Debian's golang-go (no Go on this machine)" apt_install golang-go
     GO_BIN=$(find_go)
   fi
   GOROOT_DIR=$(readlink -f "$("$GO_BIN" env GOROOT)")
@@ -214,8 +214,7 @@ build_run() {
 
 ensure_debootstrap() {
   command -v debootstrap >/dev/null 2>&1 && return
-  run_step "apt-get update" apt-get update -q
-  run_step "install debootstrap" apt_install debootstrap
+  run_step "apt-get update; install debootstrap" apt_install debootstrap
 }
 
 main() {

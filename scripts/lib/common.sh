@@ -35,6 +35,12 @@ docker_answers() {
   command -v docker >/dev/null 2>&1 && timeout 20 docker info >/dev/null 2>&1
 }
 
+# apt-get install from fresh package lists (a fresh machine may have none): updates once per script.
+APT_UPDATED=false
 apt_install() {
+  if ! $APT_UPDATED; then
+    apt-get update -q
+    APT_UPDATED=true
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck on every shell file of the project (part of `npm test`, not beside it).
+# Runs the shell linter on every shell file of the project (part of `npm test`, not beside it).
 set -eu
 cd "$(dirname "$0")/.."
 if ! command -v shellcheck >/dev/null 2>&1; then

@@ -68,3 +68,27 @@ export interface ImageConfig {
   rootfs: { type: 'layers'; diff_ids: Digest[] };
   history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
 }
+
+/** An image manifest (OCI or Docker v2 schema 2; same shape, different media types). */
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+/** An image index (OCI) or manifest list (Docker): one manifest per platform. */
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+/** JSON as stored and hashed: the exact bytes, their digest and size. */
+export interface SerializedJson {
+  bytes: Buffer;
+  digest: Digest;
+  size: number;
+}

@@ -147,16 +147,20 @@ export function runCredentialHelper(
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Credentials | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn(helper, ['get'], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? HELPER_TIMEOUT_MS });
+    const child = spawn(helper, ['get'], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Our own timer: spawn's `timeout` option is never cleared when the helper cannot start.
+    const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? HELPER_TIMEOUT_MS);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.stdin.on('error', () => undefined); // a helper that exits without reading stdin
     child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       reject(new Error(error.code === 'ENOENT' ? `${helper} is not installed (not found on PATH)` : `${helper} could not run: ${error.message}`));
     });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       const out = Buffer.concat(stdout).toString('utf8').trim();
       if (signal) return reject(new Error(`${helper} was stopped by ${signal} (timed out?)`));
       if (code !== 0) {

@@ -24,8 +24,9 @@ import {
   RegistryAuthError,
   RegistryError,
   RegistryResponseError,
-  RegistryUnreachableError,
+  unreachableRegistry,
   type RegistryErrorEntry,
+  type RegistryUnreachableError,
 } from './errors';
 import { isInsecureRegistry, registryApiHost } from './reference';
 
@@ -466,27 +467,7 @@ export class RegistryClient {
 
   private unreachable(error: NodeJS.ErrnoException, scheme: string, host = this.apiHost): RegistryUnreachableError {
     const tried = this.insecure && host === this.apiHost ? 'HTTPS and plain HTTP' : scheme.toUpperCase();
-    const code = error.code ?? '';
-    let why = error.message;
-    let hint: string;
-    if (code === 'ECONNREFUSED') {
-      why = 'connection refused';
-      hint = `Nothing listens on ${host}: check that the registry is running and the host and port in the image name (-t).`;
-    } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      why = 'the name does not resolve';
-      hint = `Check the spelling of ${host} and your DNS settings.`;
-    } else if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-      hint = `Check that ${host} is reachable from this machine (network, firewall, HTTPS_PROXY is not used).`;
-    } else if (code === 'EPROTO' || /wrong version number|ssl|tls/i.test(error.message)) {
-      why = 'the TLS handshake failed';
-      hint = `It may speak plain HTTP. If you trust the network, pass --insecure-registry ${host}.`;
-    } else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
-      why = `its TLS certificate is not trusted (${code})`;
-      hint = `Trust its CA with NODE_EXTRA_CA_CERTS=<ca.pem>, or pass --insecure-registry ${host} to skip verification.`;
-    } else {
-      hint = `Check that ${host} is a container registry and reachable from this machine.`;
-    }
-    return new RegistryUnreachableError(`cannot reach registry ${host} over ${tried}: ${why}`, { host, hint, cause: error });
+    return unreachableRegistry(error, host, tried);
   }
 
   private authRefused(res: Response, action: string, lookup: CredentialLookup, host: string): RegistryAuthError {

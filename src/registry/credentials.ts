@@ -148,8 +148,15 @@ export function runCredentialHelper(
 ): Promise<Credentials | undefined> {
   return new Promise((resolve, reject) => {
     const child = spawn(helper, ['get'], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    // Our own timer: spawn's `timeout` option is never cleared when the helper cannot start.
-    const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? HELPER_TIMEOUT_MS);
+    const timeoutMs = options.timeoutMs ?? HELPER_TIMEOUT_MS;
+    // Our own timer (spawn's `timeout` is never cleared when the helper cannot start); it gives up
+    // at once, as a grandchild may keep stdout open after the helper is killed.
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      child.stdout.destroy();
+      child.stderr.destroy();
+      reject(new Error(`${helper} get gave no answer within ${timeoutMs / 1000} s and was stopped`));
+    }, timeoutMs);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -50,3 +50,31 @@ export class RegistryResponseError extends RegistryError {
 
 /** The registry did not accept a manifest or index (unknown blob, invalid, unsupported media type). */
 export class ManifestRejectedError extends RegistryResponseError {}
+
+/**
+ * The error for a request that never got an HTTP answer, with a hint fitting the cause.
+ * `tried` says over what: "HTTPS", or "HTTPS and plain HTTP" for insecure hosts.
+ */
+export function unreachableRegistry(error: NodeJS.ErrnoException, host: string, tried: string): RegistryUnreachableError {
+  const code = error.code ?? '';
+  let why = error.message;
+  let hint: string;
+  if (code === 'ECONNREFUSED') {
+    why = 'connection refused';
+    hint = `Nothing listens on ${host}: check that the registry is running and the host and port in the image name (-t).`;
+  } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    why = 'the name does not resolve';
+    hint = `Check the spelling of ${host} and your DNS settings.`;
+  } else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+    why = `its TLS certificate is not trusted (${code})`;
+    hint = `Trust its CA with NODE_EXTRA_CA_CERTS=<ca.pem>, or pass --insecure-registry ${host} to skip verification.`;
+  } else if (code === 'EPROTO' || code.startsWith('ERR_SSL') || /wrong version number/i.test(error.message)) {
+    why = 'the TLS handshake failed';
+    hint = `It may speak plain HTTP only. If you trust the network, pass --insecure-registry ${host}.`;
+  } else if (['ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) {
+    hint = `Check that ${host} is reachable from this machine (network, firewall).`;
+  } else {
+    hint = `Check that ${host} is a container registry and reachable from this machine.`;
+  }
+  return new RegistryUnreachableError(`cannot reach registry ${host} over ${tried}: ${why}`, { host, hint, cause: error });
+}

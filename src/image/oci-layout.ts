@@ -1,0 +1,192 @@
+/**
+ * OCI image layout sinks (image-spec image-layout.md; imgutil layout/):
+ *   oci-layout                 {"imageLayoutVersion":"1.0.0"}
+ *   index.json                 an index; each top-level entry annotated with its
+ *                              org.opencontainers.image.ref.name
+ *   blobs/sha256/<hex>         configs, layers (gzip), manifests, nested indexes
+ * One image goes in index.json as a manifest; several (one per platform) go in as a nested
+ * image index. writeOciLayout updates a directory in place (the entry of the same ref name is
+ * replaced, other images are kept); writeOciArchive streams the same layout into a tar file.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ExportError, UsageError } from '../errors';
+import { buildIndex, imageManifest, serializeJson, type SinkImage } from './config';
+import { digestHex, DigestStream, tempPathIn } from './digest';
+import { addTarEntry, NORMALIZED_MTIME, tarStream } from './tar';
+import { MediaType, type Descriptor, type ImageIndex } from './types';
+
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = 'oci-layout';
+const LAYOUT_BYTES = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+
+export interface OciLayoutOptions {
+  /** The tag or name the image is stored under (e.g. "latest" or "my-app:1.0"); replaces an entry of the same name. */
+  refName?: string;
+}
+
+/** A blob of the layout: its descriptor and a way to read it. */
+interface LayoutBlob {
+  descriptor: Descriptor;
+  open(): NodeJS.ReadableStream;
+}
+
+interface LayoutPlan {
+  /** What index.json points at: the image's manifest, or an index of per-platform manifests. */
+  top: Descriptor;
+  blobs: LayoutBlob[];
+}
+
+const jsonBlob = (descriptor: Descriptor, bytes: Buffer): LayoutBlob => ({ descriptor, open: () => Readable.from([bytes]) });
+
+/** Every blob the images need (each digest once) and the top-level descriptor. */
+function planLayout(images: SinkImage[], refName?: string): LayoutPlan {
+  if (images.length === 0) throw new ExportError('no image to write');
+  const blobs = new Map<string, LayoutBlob>();
+  const add = (blob: LayoutBlob): void => {
+    if (!blobs.has(blob.descriptor.digest)) blobs.set(blob.descriptor.digest, blob);
+  };
+  const manifests = images.map((image) => {
+    image.layers.forEach(add);
+    const config = image.config;
+    add(jsonBlob({ mediaType: MediaType.OciConfig, digest: config.digest, size: config.size }, config.bytes));
+    const { serialized, descriptor } = imageManifest(image, 'oci');
+    add(jsonBlob(descriptor, serialized.bytes));
+    return descriptor;
+  });
+
+  let top: Descriptor;
+  if (images.length === 1) {
+    const { platform: _platform, ...manifest } = manifests[0];
+    top = manifest;
+  } else {
+    const index = serializeJson(buildIndex(manifests, 'oci'));
+    top = { mediaType: MediaType.OciIndex, digest: index.digest, size: index.size };
+    add(jsonBlob(top, index.bytes));
+  }
+  if (refName) top = { ...top, annotations: { [REF_NAME_ANNOTATION]: refName } };
+  return { top, blobs: [...blobs.values()] };
+}
+
+function topIndex(manifests: Descriptor[]): Buffer {
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
+  return serializeJson(index).bytes;
+}
+
+async function statOrNull(path: string): Promise<Awaited<ReturnType<typeof stat>> | null> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+const notALayout = (dir: string, why: string): UsageError =>
+  new UsageError(`cannot write an OCI layout to ${dir}: ${why}`, {
+    hint: 'Give a new or empty directory, or an existing OCI image layout (one with an oci-layout file).',
+  });
+
+/** The top-level descriptors of the layout at `dir` (created when missing); refuses anything else. */
+async function openLayoutDir(dir: string): Promise<Descriptor[]> {
+  const info = await statOrNull(dir);
+  if (!info) {
+    await mkdir(dir, { recursive: true });
+    return [];
+  }
+  if (!info.isDirectory()) throw notALayout(dir, 'it exists and is not a directory');
+  const names = await readdir(dir);
+  if (names.length === 0) return [];
+  if (!names.includes(LAYOUT_FILE)) throw notALayout(dir, 'it is a directory that is neither empty nor an OCI image layout');
+  try {
+    const layout = JSON.parse(await readFile(join(dir, LAYOUT_FILE), 'utf8')) as { imageLayoutVersion?: string };
+    if (!layout.imageLayoutVersion) throw new Error('no imageLayoutVersion');
+    if (!names.includes('index.json')) return [];
+    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Partial<ImageIndex>;
+    return index.manifests ?? [];
+  } catch (err) {
+    throw notALayout(dir, `its oci-layout or index.json is unreadable (${(err as Error).message})`);
+  }
+}
+
+/** Copies a blob into blobs/sha256, checking its digest on the way; skips blobs already there. */
+async function writeBlob(blobsDir: string, blob: LayoutBlob): Promise<void> {
+  const { digest, size } = blob.descriptor;
+  const path = join(blobsDir, digestHex(digest));
+  if ((await statOrNull(path))?.size === size) return;
+  const temp = tempPathIn(blobsDir, 'blob');
+  const hasher = new DigestStream();
+  try {
+    await pipeline(blob.open(), hasher, createWriteStream(temp));
+    if (hasher.digest() !== digest) throw new ExportError(`blob ${digest} changed on disk: its content now hashes to ${hasher.digest()}`);
+    await rename(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function writeFileAtomically(dir: string, name: string, bytes: Buffer): Promise<void> {
+  const temp = tempPathIn(dir, name);
+  await writeFile(temp, bytes);
+  await rename(temp, join(dir, name));
+}
+
+/**
+ * Writes the image (or, for several, an index of them; each needs a platform) into the OCI
+ * layout at `dir`. Returns the descriptor index.json now lists for it.
+ */
+export async function writeOciLayout(dir: string, images: SinkImage | SinkImage[], opts: OciLayoutOptions = {}): Promise<Descriptor> {
+  const plan = planLayout([images].flat(), opts.refName);
+  const existing = await openLayoutDir(dir);
+  try {
+    // oci-layout first (an interrupted write leaves a layout a rerun can update), index.json last
+    // (readers never see an entry whose blobs are missing).
+    await writeFileAtomically(dir, LAYOUT_FILE, LAYOUT_BYTES);
+    const blobsDir = join(dir, 'blobs', 'sha256');
+    await mkdir(blobsDir, { recursive: true });
+    for (const blob of plan.blobs) await writeBlob(blobsDir, blob);
+    const kept = opts.refName ? existing.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== opts.refName) : existing;
+    await writeFileAtomically(dir, 'index.json', topIndex([...kept, plan.top]));
+  } catch (err) {
+    throw asExportError(err, `could not write the OCI layout ${dir}`);
+  }
+  return plan.top;
+}
+
+function asExportError(err: unknown, what: string): ExportError {
+  if (err instanceof ExportError) return err;
+  return new ExportError(`${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/** The same layout as one tar file (what `oci-archive:` means to skopeo and others), streamed. */
+export async function writeOciArchive(file: string, images: SinkImage | SinkImage[], opts: OciLayoutOptions = {}): Promise<Descriptor> {
+  const plan = planLayout([images].flat(), opts.refName);
+  if ((await statOrNull(file))?.isDirectory()) {
+    throw new UsageError(`cannot write an OCI archive to ${file}: it is a directory`, { hint: 'Give a file name, e.g. image.tar, or use oci:<dir> for a layout.' });
+  }
+  const dirHeader = (name: string) => ({ name, type: 'directory' as const, mode: 0o755, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
+  const fileHeader = (name: string, size: number) => ({ name, size, type: 'file' as const, mode: 0o644, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
+  const archive = tarStream(async (tar) => {
+    const index = topIndex([plan.top]);
+    await addTarEntry(tar, fileHeader(LAYOUT_FILE, LAYOUT_BYTES.length), LAYOUT_BYTES);
+    await addTarEntry(tar, fileHeader('index.json', index.length), index);
+    await addTarEntry(tar, dirHeader('blobs/'));
+    await addTarEntry(tar, dirHeader('blobs/sha256/'));
+    for (const blob of plan.blobs) {
+      await addTarEntry(tar, fileHeader(`blobs/sha256/${digestHex(blob.descriptor.digest)}`, blob.descriptor.size), blob.open);
+    }
+  });
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    await pipeline(archive, createWriteStream(temp));
+    await rename(temp, file);
+  } catch (err) {
+    throw asExportError(err, `could not write the OCI archive ${file}`);
+  } finally {
+    await rm(temp, { force: true });
+  }
+  return plan.top;
+}

@@ -1,0 +1,345 @@
+# shellcheck shell=sh
+# Helpers of bin/build: TOML output, the go command runner, flag composition, the SBOM
+# and the source removal. POSIX sh (dash, busybox sh); awk where sh alone is clumsy.
+
+# --- TOML ---------------------------------------------------------------------
+
+# toml_string VALUE: VALUE as a TOML basic string.
+toml_string() {
+  printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# toml_array QUOTED_WORDS: a TOML array of strings from single-quoted shell words.
+toml_array() {
+  eval "set -- $1"
+  _arr=
+  for _w in "$@"; do
+    _arr="${_arr:+$_arr, }$(toml_string "$_w")"
+  done
+  printf '[%s]' "$_arr"
+}
+
+# toml_get FILE KEY: the string value of KEY in FILE ("" when absent).
+toml_get() {
+  [ -f "$1" ] || return 0
+  sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*\"\\(.*\\)\"[[:space:]]*\$/\\1/p" "$1" | head -n 1
+}
+
+# write_layer_toml FILE LAUNCH CACHE METADATA_LINES: a layer's <name>.toml (Buildpack API
+# 0.10: [types] plus [metadata]).
+write_layer_toml() {
+  {
+    printf '[types]\n  launch = %s\n  build = false\n  cache = %s\n\n[metadata]\n' "$2" "$3"
+    printf '%s\n' "$4"
+  } >"$1"
+}
+
+# --- running go -------------------------------------------------------------------
+
+# run_go ARGS...: log the go command line, run it with its output untouched, log the time.
+run_go() {
+  log "  Running: go $(display_words "$@")"
+  _start=$(now_ms)
+  _rc=0
+  "$GO" "$@" || _rc=$?
+  if [ "$_rc" -eq 0 ]; then report_elapsed "$_start"; else log "  Failed (exit $_rc)"; fi
+  return "$_rc"
+}
+
+# run_go_to FILE ARGS...: run_go with go's stdout in FILE (stderr still reaches the user).
+run_go_to() {
+  _file=$1
+  shift
+  log "  Running: go $(display_words "$@")"
+  _start=$(now_ms)
+  _rc=0
+  "$GO" "$@" >"$_file" || _rc=$?
+  if [ "$_rc" -eq 0 ]; then report_elapsed "$_start"; else log "  Failed (exit $_rc)"; fi
+  return "$_rc"
+}
+
+# find_go: set GO to the go command: PATH first, then the usual install dirs.
+find_go() {
+  GO=$(command -v go 2>/dev/null) || GO=
+  if [ -z "$GO" ]; then
+    _old_ifs=$IFS
+    IFS=:
+    for _dir in ${GOBUILD_CNB_GO_FALLBACK_DIRS-/usr/local/go/bin}; do
+      if [ -x "$_dir/go" ]; then
+        GO=$_dir/go
+        PATH=$_dir:$PATH
+        export PATH
+        break
+      fi
+    done
+    IFS=$_old_ifs
+  fi
+  [ -n "$GO" ] || die "no go command on PATH or in ${GOBUILD_CNB_GO_FALLBACK_DIRS-/usr/local/go/bin}: the builder image needs a Go toolchain (e.g. build on golang:1.26 or install Go in /usr/local/go)"
+}
+
+# --- BP_GO_VERSION ------------------------------------------------------------------
+
+# check_go_version WANT HAVE: fail unless HAVE (e.g. go1.26.8) satisfies the BP_GO_VERSION
+# constraint WANT. This buildpack uses the builder's Go; it never downloads one.
+check_go_version() {
+  _verdict=$(WANT=$1 HAVE=$2 awk '
+    function cmp(a, b,    x, y, k, na, nb) {
+      na = split(a, x, "."); nb = split(b, y, ".")
+      for (k = 1; k <= 3; k++) { if (x[k] + 0 != y[k] + 0) return (x[k] + 0 < y[k] + 0) ? -1 : 1 }
+      return 0
+    }
+    function prefix(v, p) { return v == p || index(v, p ".") == 1 }
+    BEGIN {
+      w = ENVIRON["WANT"]; h = ENVIRON["HAVE"]
+      gsub(/[[:space:]]/, "", w); sub(/^go/, "", h); sub(/[^0-9.].*$/, "", h)
+      if (w ~ /^>=/) { v = substr(w, 3); sub(/^v|^go/, "", v); print (cmp(h, v) >= 0 ? "ok" : "no"); exit }
+      tilde = (w ~ /^~>?/); sub(/^~>?|^=/, "", w); sub(/^v|^go/, "", w)
+      if (w !~ /^[0-9]+(\.([0-9]+|\*|x))*$/) { print "unknown"; exit }
+      sub(/(\.(\*|x))+$/, "", w)
+      if (tilde) {
+        split(w, p, "."); mm = p[1] (p[2] == "" ? "" : "." p[2])
+        print ((prefix(h, mm) && cmp(h, w) >= 0) ? "ok" : "no"); exit
+      }
+      print (prefix(h, w) ? "ok" : "no")
+    }')
+  case $_verdict in
+    ok) log "  BP_GO_VERSION=$1 is satisfied by $2" ;;
+    unknown) warn "BP_GO_VERSION=$1 is not a constraint this buildpack understands (use 1.26, 1.26.*, ~1.26.3, >=1.25 or 1.26.8); building with $2" ;;
+    *) die "BP_GO_VERSION=$1 but the builder's Go is $2; this buildpack uses the builder's toolchain and downloads none: use a builder with a matching Go, or unset BP_GO_VERSION" ;;
+  esac
+}
+
+# --- flags ------------------------------------------------------------------------
+
+# merge_lld_ldflags LDFLAGS: LDFLAGS plus external linking through the C compiler with
+# -fuse-ld=lld. An -extldflags the user gave keeps its value and gets -fuse-ld=lld appended
+# (the last one when there are several: that is the one the linker uses).
+merge_lld_ldflags() {
+  LDFLAGS_INPUT=$1 awk '
+    function quote(v) { return index(v, "\047") ? "\"" v "\"" : "\047" v "\047" }
+    BEGIN {
+      s = ENVIRON["LDFLAGS_INPUT"]; n = length(s); i = 1; nf = 0
+      # Fields as the Go linker splits them (cmd/internal/quoted): blanks separate,
+      # a field that starts with a quote runs to the matching quote.
+      while (i <= n) {
+        c = substr(s, i, 1)
+        if (c ~ /[ \t\n\r]/) { i++; continue }
+        if (c == "\047" || c == "\"") {
+          j = index(substr(s, i + 1), c)
+          if (j == 0) { print "unterminated quote in -ldflags " s > "/dev/stderr"; exit 2 }
+          raw = substr(s, i, j + 1); val = substr(s, i + 1, j - 1); i += j + 1
+        } else {
+          j = i; while (j <= n && substr(s, j, 1) !~ /[ \t\n\r]/) j++
+          raw = substr(s, i, j - i); val = raw; i = j
+        }
+        nf++; RAW[nf] = raw; VAL[nf] = val
+      }
+      done = 0
+      for (k = nf; k >= 1 && !done; k--) {
+        if (VAL[k] ~ /^--?extldflags=/) {
+          v = VAL[k]; sub(/^--?extldflags=/, "", v)
+          RAW[k] = "-extldflags " quote(v " -fuse-ld=lld"); done = 1
+        } else if (VAL[k] ~ /^--?extldflags$/ && k < nf) {
+          RAW[k + 1] = quote(VAL[k + 1] " -fuse-ld=lld"); done = 1
+        }
+      }
+      out = ""
+      for (k = 1; k <= nf; k++) out = out RAW[k] " "
+      if (!done) out = out "-extldflags=-fuse-ld=lld "
+      print out "-linkmode=external"
+    }'
+}
+
+# compose_build_flags STATIC LLD: set BUILD_FLAGS (single-quoted words) from USER_FLAGS,
+# USER_LDFLAGS, LLD and the defaults: -buildmode=pie (static: -buildmode=default) and
+# -trimpath, each only when neither BP_GO_BUILD_FLAGS nor GOFLAGS sets it (prefix match).
+compose_build_flags() {
+  _static=$1
+  _lld=$2
+  BUILD_FLAGS=
+  _ldflags=
+  _has_buildmode=
+  _has_trimpath=
+  _want_ld_value=
+  # shellcheck disable=SC2153 # USER_FLAGS comes from load_config
+  eval "set -- $USER_FLAGS"
+  for _w in "$@"; do
+    if [ -n "$_want_ld_value" ]; then
+      _ldflags=$_w
+      _want_ld_value=
+      continue
+    fi
+    case $_w in
+      -ldflags=* | --ldflags=*) _ldflags=${_w#*=}; continue ;;
+      -ldflags | --ldflags) _want_ld_value=1; continue ;;
+      -o | -o=* | --o | --o=*) die "BP_GO_BUILD_FLAGS must not set -o: the buildpack writes the binaries into its targets layer" ;;
+      -buildmode* | --buildmode*) _has_buildmode=1 ;;
+      -trimpath* | --trimpath*) _has_trimpath=1 ;;
+    esac
+    BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }$(sh_quote "$_w")"
+  done
+  [ -z "$_want_ld_value" ] || die "BP_GO_BUILD_FLAGS: -ldflags needs a value"
+
+  set -f
+  # shellcheck disable=SC2086 # GOFLAGS is a blank-separated list, as go reads it
+  for _w in ${GOFLAGS:-}; do
+    case $_w in
+      -buildmode* | --buildmode*) _has_buildmode=1 ;;
+      -trimpath* | --trimpath*) _has_trimpath=1 ;;
+    esac
+  done
+  set +f
+
+  # BP_GO_BUILD_LDFLAGS wins over any -ldflags in BP_GO_BUILD_FLAGS.
+  [ -z "$USER_LDFLAGS" ] || _ldflags=$USER_LDFLAGS
+  if [ "$_lld" = 1 ]; then
+    _ldflags=$(merge_lld_ldflags "$_ldflags") || die "cannot add LLD linking to -ldflags '$_ldflags'"
+  fi
+  [ -z "$_ldflags" ] || BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }$(sh_quote "-ldflags=$_ldflags")"
+
+  if [ -z "$_has_buildmode" ]; then
+    if [ "$_static" = 1 ]; then _mode=default; else _mode=pie; fi
+    BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }'-buildmode=$_mode'"
+  fi
+  [ -n "$_has_trimpath" ] || BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }'-trimpath'"
+}
+
+# parse_bool NAME VALUE: 1 or 0 for VALUE as Go's strconv.ParseBool reads it ("" is 0).
+parse_bool() {
+  case $2 in
+    1 | t | T | true | TRUE | True) echo 1 ;;
+    '' | 0 | f | F | false | FALSE | False) echo 0 ;;
+    *) die "$1=$2: expected true or false" ;;
+  esac
+}
+
+# binary_name IMPORT_PATH MODULE_MODE: the file name go build gives the command, including
+# its rule for major-version suffixes: example.com/tool/v2 builds "tool" (module mode only).
+binary_name() {
+  _elem=${1##*/}
+  if [ "$2" = 1 ] && [ "$_elem" != "$1" ]; then
+    case $_elem in
+      v0* | v1 | v | *[!v0-9]* | v*v*) ;;
+      v[0-9]*)
+        _parent=${1%/*}
+        _elem=${_parent##*/}
+        ;;
+    esac
+  fi
+  printf '%s' "$_elem"
+}
+
+# --- SBOM -------------------------------------------------------------------------
+
+# write_sbom FILE GO_VERSION_M_OUTPUT: a CycloneDX 1.4 JSON SBOM of the binaries, from the
+# build info Go embeds in them (`go version -m`): one application per binary, one library
+# per module (plus the Go standard library), and which binary contains which module.
+write_sbom() {
+  awk -v tool_version="$BP_VERSION" '
+    function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); gsub(/\t/, "\\t", v); return "\"" v "\"" }
+    function purl(p, v) { return "pkg:golang/" p "@" v }
+    function add_lib(p, v, extra,    ref) {
+      ref = purl(p, v)
+      if (!(ref in LIB)) {
+        LIB[ref] = 1; libs[++nlibs] = "    {\"type\": \"library\", \"bom-ref\": " js(ref) ", \"name\": " js(p) ", \"version\": " js(v) ", \"purl\": " js(ref) extra "}"
+      }
+      deps[nbins] = deps[nbins] (deps[nbins] == "" ? "" : ", ") js(ref)
+    }
+    function flush(    extra) {
+      extra = ""
+      if (dh != "") extra = extra "{\"name\": \"go:module-hash\", \"value\": " js(dh) "}"
+      if (dr != "") extra = extra (extra == "" ? "" : ", ") "{\"name\": \"go:replaced-by\", \"value\": " js(dr) "}"
+      add_lib(dp, dv, extra == "" ? "" : ", \"properties\": [" extra "]")
+      pending = 0; dr = ""; dh = ""
+    }
+    { split($0, f, "\t") }
+    # A dep line is complete once the next line is not its "=>" replacement.
+    pending && f[2] != "=>" { flush() }
+    /^[^\t].*: go[0-9]/ {
+      nbins++; file = $0; sub(/: go[0-9].*$/, "", file); gover = $0; sub(/^.*: /, "", gover)
+      name = file; sub(/^.*\//, "", name)
+      NAME[nbins] = name; GOVER[nbins] = gover; PKG[nbins] = ""; MODV[nbins] = ""; MODP[nbins] = ""
+      add_lib("stdlib", gover, "")
+      next
+    }
+    f[2] == "path" { PKG[nbins] = f[3] }
+    f[2] == "mod" { MODP[nbins] = f[3]; MODV[nbins] = f[4] }
+    f[2] == "dep" { pending = 1; dp = f[3]; dv = f[4]; dh = f[5] }
+    f[2] == "=>" { dr = f[3] (f[4] == "" ? "" : " " f[4]); if (f[5] != "") dh = f[5] }
+    END {
+      if (pending) flush()
+      printf "{\n  \"bomFormat\": \"CycloneDX\",\n  \"specVersion\": \"1.4\",\n  \"version\": 1,\n"
+      printf "  \"metadata\": {\"tools\": [{\"vendor\": \"gobuild-cnb\", \"name\": \"gobuild-cnb/go\", \"version\": %s}]},\n", js(tool_version)
+      printf "  \"components\": [\n"
+      for (b = 1; b <= nbins; b++) {
+        v = MODV[b] == "" ? "" : ", \"version\": " js(MODV[b])
+        p = (MODP[b] != "" && MODV[b] != "(devel)") ? ", \"purl\": " js(purl(MODP[b], MODV[b])) : ""
+        printf "    {\"type\": \"application\", \"bom-ref\": %s, \"name\": %s%s%s, \"properties\": [{\"name\": \"go:package\", \"value\": %s}, {\"name\": \"go:toolchain\", \"value\": %s}]},\n", js("binary:" NAME[b]), js(NAME[b]), v, p, js(PKG[b]), js(GOVER[b])
+      }
+      for (l = 1; l <= nlibs; l++) printf "%s%s\n", libs[l], (l < nlibs ? "," : "")
+      printf "  ],\n  \"dependencies\": [\n"
+      for (b = 1; b <= nbins; b++) printf "    {\"ref\": %s, \"dependsOn\": [%s]}%s\n", js("binary:" NAME[b]), deps[b], (b < nbins ? "," : "")
+      printf "  ]\n}\n"
+    }' "$2" >"$1"
+}
+
+# --- source removal ---------------------------------------------------------------
+
+# remove_sources APP_DIR: delete everything under APP_DIR except BP_KEEP_FILES matches,
+# with Paketo's rules: each ':'-separated glob is relative to the app root and matched
+# like Go's filepath.Match (* and ? never cross a /), every leading part of a glob keeps
+# the parent directories it names, and a match on a glob ending in /* keeps its subtree.
+remove_sources() (
+  cd "$1" || exit 1
+  find . -mindepth 1 | KEEP_GLOBS=${BP_KEEP_FILES:-} awk '
+    # glob_re: a filepath.Match pattern as an anchored ERE.
+    function glob_re(g,    r, k, c, n) {
+      r = "^"; n = length(g)
+      for (k = 1; k <= n; k++) {
+        c = substr(g, k, 1)
+        if (c == "*") r = r "[^/]*"
+        else if (c == "?") r = r "[^/]"
+        else if (c == "[") {
+          # A class never matches a /: drop it from a class, add it to a negated one.
+          k++; neg = (substr(g, k, 1) == "^")
+          if (neg) k++
+          cls = ""
+          while (k <= n && substr(g, k, 1) != "]") {
+            c = substr(g, k, 1)
+            if (c == "\\") { k++; c = substr(g, k, 1) }
+            if (c != "/") cls = cls c
+            k++
+          }
+          r = r "[" (neg ? "^/" : "") cls "]"
+        }
+        else if (c == "\\") { k++; r = r "\\" substr(g, k, 1) }
+        else if (c ~ /[.+(){}|^$]/) r = r "\\" c
+        else r = r c
+      }
+      return r "$"
+    }
+    BEGIN {
+      n = split(ENVIRON["KEEP_GLOBS"], globs, ":")
+      for (g = 1; g <= n; g++) {
+        if (globs[g] == "") continue
+        parts = split(globs[g], seg, "/"); prefix = ""
+        for (k = 1; k <= parts; k++) {
+          if (seg[k] == "" || seg[k] == ".") continue
+          prefix = prefix (prefix == "" ? "" : "/") seg[k]
+          nre++; RE[nre] = glob_re(prefix); SUBTREE[nre] = (k == parts && seg[k] == "*")
+        }
+      }
+      skip = ""
+    }
+    {
+      p = substr($0, 3)
+      if (skip != "" && index(p, skip) == 1) next
+      skip = ""; keep = 0
+      for (r = 1; r <= nre && !keep; r++) {
+        if (p ~ RE[r]) { keep = 1; if (SUBTREE[r]) skip = p "/" }
+      }
+      if (!keep) { print $0; skip = p "/" }
+    }' | while IFS= read -r _path; do
+    rm -rf "$_path"
+  done
+)

@@ -5,6 +5,9 @@
 # Idempotent: a registry already running on that port with the same settings is left alone.
 #
 #   scripts/start-registry.sh [PORT] [--htpasswd FILE]   start (PORT defaults to 5000)
+#   scripts/start-registry.sh [PORT] --token-realm URL --token-cert CERT.pem
+#       token auth instead: Bearer tokens from URL, JWTs signed with CERT's key (x5c header),
+#       issuer gobuild-cnb-token-issuer, service gobuild-cnb-registry
 #   scripts/start-registry.sh --stop [PORT]              stop it and remove its data
 #
 # stdout: the registry host (127.0.0.1:PORT). State lives in $GOBUILD_CNB_REGISTRY_DIR
@@ -19,12 +22,14 @@ REGISTRY_BIN=/usr/bin/docker-registry
 WAIT_SECONDS=30
 
 usage() {
-  say "usage: $0 [PORT] [--htpasswd FILE] | --stop [PORT]"
+  say "usage: $0 [PORT] [--htpasswd FILE | --token-realm URL --token-cert CERT.pem] | --stop [PORT]"
   exit 2
 }
 
 port=5000
 htpasswd_file=
+token_realm=
+token_cert=
 action=start
 while [ $# -gt 0 ]; do
   case $1 in
@@ -35,12 +40,27 @@ while [ $# -gt 0 ]; do
       [ -r "$htpasswd_file" ] || fail "htpasswd file $2 is not readable"
       shift
       ;;
+    --token-realm)
+      [ $# -ge 2 ] || usage
+      token_realm=$2
+      shift
+      ;;
+    --token-cert)
+      [ $# -ge 2 ] || usage
+      token_cert=$(realpath "$2")
+      [ -r "$token_cert" ] || fail "token certificate $2 is not readable"
+      shift
+      ;;
     -h | --help) usage ;;
     *[!0-9]* | '') usage ;;
     *) port=$1 ;;
   esac
   shift
 done
+if [ -n "$token_realm" ] || [ -n "$token_cert" ]; then
+  if [ -z "$token_realm" ] || [ -z "$token_cert" ]; then fail "--token-realm and --token-cert go together"; fi
+  [ -z "$htpasswd_file" ] || fail "choose --htpasswd or token auth, not both"
+fi
 
 host=127.0.0.1:$port
 state_dir=${GOBUILD_CNB_REGISTRY_DIR:-${TMPDIR:-/tmp}/gobuild-cnb-registry-$port}
@@ -98,6 +118,16 @@ auth:
     path: $htpasswd_file
 EOF
   fi
+  if [ -n "$token_realm" ]; then
+    cat <<EOF
+auth:
+  token:
+    realm: $token_realm
+    service: gobuild-cnb-registry
+    issuer: gobuild-cnb-token-issuer
+    rootcertbundle: $token_cert
+EOF
+  fi
 }
 
 ensure_registry_binary() {
@@ -130,7 +160,7 @@ start_registry() {
     sleep 0.1
     waited=$((waited + 1))
   done
-  say "registry running on $host (pid $pid, data in $state_dir/data${htpasswd_file:+, htpasswd auth})"
+  say "registry running on $host (pid $pid, data in $state_dir/data${htpasswd_file:+, htpasswd auth}${token_realm:+, token auth})"
   echo "$host"
 }
 

@@ -98,6 +98,7 @@ export class RegistryClient {
   private readonly insecure: boolean;
   private readonly timeoutMs: number;
   private readonly tokens = new TokenCache();
+  private readonly pendingTokens = new Map<string, Promise<string>>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   private readonly httpsAgent: https.Agent;
   private readonly credentialSource: () => Promise<CredentialLookup>;
@@ -134,17 +135,20 @@ export class RegistryClient {
     return { url: base.href, auth: this.challenge?.scheme ?? 'none' };
   }
 
-  /** Fails early, before any blob is read, when we may not push to the repository. */
+  /**
+   * Fails unless we may push to the repository, e.g. before a long build (pack checks this too).
+   * It opens an upload session and leaves it: cancelling needs the `delete` scope, and the
+   * registry purges stale sessions itself.
+   */
   async checkPushAccess(repository: string): Promise<void> {
-    const location = await this.startUpload(repository, `push to ${repository}`);
-    const cancel = await this.request({ method: 'DELETE', url: location, scopes: [repositoryScope(repository, ['pull', 'push'])], action: `cancel upload to ${repository}` });
-    // Some registries cannot cancel uploads; the session then just expires.
-    if (cancel.status >= 500) throw this.responseError(cancel, `cancel upload to ${repository}`);
+    await this.startUpload(repository, `push to ${repository}`);
   }
 
-  async hasBlob(repository: string, digest: Digest): Promise<boolean> {
+  /** HEAD of a blob. `forPush` asks the token for push too, so a push needs a single token. */
+  async hasBlob(repository: string, digest: Digest, options: { forPush?: boolean } = {}): Promise<boolean> {
     const action = `check blob ${digest} in ${repository}`;
-    const res = await this.request({ method: 'HEAD', url: await this.url(`/v2/${repository}/blobs/${digest}`), scopes: [repositoryScope(repository, ['pull'])], action });
+    const actions: Array<'pull' | 'push'> = options.forPush ? ['pull', 'push'] : ['pull'];
+    const res = await this.request({ method: 'HEAD', url: await this.url(`/v2/${repository}/blobs/${digest}`), scopes: [repositoryScope(repository, actions)], action });
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw this.responseError(res, action);
@@ -320,8 +324,16 @@ export class RegistryClient {
     const lookup = await this.credentials();
     if (challenge.scheme === 'basic') return basicAuthorizationFor(lookup.credentials);
     const wanted = mergeScopes(scopes, challengeScope);
-    const token = this.tokens.get(challenge.realm, challenge.service, wanted) ?? (await this.fetchToken(challenge, wanted, lookup));
-    return `Bearer ${token}`;
+    const cached = this.tokens.get(challenge.realm, challenge.service, wanted);
+    if (cached) return `Bearer ${cached}`;
+    // Blobs are pushed in parallel: they share one token request rather than each asking.
+    const key = JSON.stringify([challenge.realm, challenge.service, [...wanted].sort()]);
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(challenge, wanted, lookup).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    return `Bearer ${await pending}`;
   }
 
   /** Token service exchange: GET with Basic credentials (or anonymous), POST for a refresh token. */

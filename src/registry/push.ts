@@ -76,9 +76,6 @@ async function pushManifests(options: PushCommon, images: readonly ImageToPush[]
   if (reference.registry !== client.registry) {
     throw new Error(`client for ${client.registry} asked to push ${fullName(reference)}`);
   }
-  // Refused credentials show up here, before any layer is read.
-  await client.checkPushAccess(repository);
-
   const blobs = uniqueBlobs(images.flatMap((image) => [...image.layerBlobs, image.configBlob]));
   const counts = await pushBlobs(options, blobs);
 
@@ -123,7 +120,8 @@ async function pushBlobs(options: PushCommon, blobs: readonly Blob[]): Promise<P
 
   const pushOne = async (blob: Blob): Promise<void> => {
     const { descriptor } = blob;
-    if (await client.hasBlob(repository, descriptor.digest)) {
+    // Refused credentials show up at the first upload's POST, before any blob is read.
+    if (await client.hasBlob(repository, descriptor.digest, { forPush: true })) {
       counts.skipped++;
       onProgress?.({ kind: 'exists', descriptor });
       return;

@@ -19,7 +19,7 @@ import { ManifestRejectedError, RegistryAuthError, RegistryUnreachableError } fr
 import { pushImage, pushIndex, type ImageToPush, type PushEvent } from '../../src/registry/push';
 import { parseReference } from '../../src/registry/reference';
 import { describeWithDocker } from '../helpers/docker';
-import { freePort, startRegistry, type LocalRegistry } from '../helpers/registry';
+import { freePort, startRegistry, startTokenServer, type LocalRegistry, type TokenServer } from '../helpers/registry';
 
 const run = promisify(execFile);
 jest.setTimeout(180_000);
@@ -152,6 +152,8 @@ describe('push to a registry with htpasswd auth', () => {
     await expect(push).rejects.toBeInstanceOf(RegistryAuthError);
     await expect(push).rejects.toMatchObject({ credentialSource: expect.stringMatching(/^none \(.*config\.json does not exist\)$/) });
     await expect(push).rejects.toMatchObject({ hint: expect.stringContaining(`docker login ${secured.host}`) });
+    // the check a build can make before it starts
+    await expect(client.checkPushAccess('test/app')).rejects.toBeInstanceOf(RegistryAuthError);
   });
 
   it('a wrong password from config.json auths: refused, naming that entry', async () => {
@@ -173,6 +175,7 @@ describe('push to a registry with htpasswd auth', () => {
     const configDir = configDirWith({ credHelpers: { [secured.host]: 'testpass' } });
     const env = { ...process.env, PATH: `${helperDir}:${process.env.PATH}` };
     const client = clientFor(secured.host, { credentialOptions: { configDir, env } });
+    await expect(client.checkPushAccess('test/app')).resolves.toBeUndefined();
     const result = await pushImage({ client, reference: parseReference(`${secured.host}/test/app:1`), ...images.amd64 });
     expect(result.uploaded).toBe(2);
     expect((await client.getManifest('test/app', '1'))?.digest).toBe(result.digest);
@@ -186,6 +189,68 @@ describe('push to a registry with htpasswd auth', () => {
       'credentials tried: credential helper docker-credential-not-installed-here (credsStore in ' +
         `${configDir}/config.json): docker-credential-not-installed-here is not installed (not found on PATH)`,
     );
+  });
+});
+
+describe('push to a registry with token auth (Bearer, as Docker Hub and GHCR do)', () => {
+  let tokens: TokenServer;
+  let secured: LocalRegistry;
+  beforeAll(async () => {
+    tokens = await startTokenServer({ users: { carol: 'token-user-password' }, refreshTokens: { 'refresh-abc': 'carol' } });
+    secured = await startRegistry({ tokenServer: tokens });
+  });
+  afterAll(async () => {
+    await secured?.stop();
+    await tokens?.stop();
+  });
+
+  function clientWithConfig(config: object): RegistryClient {
+    const configDir = mkdtempSync(join(workDir, 'docker-config-'));
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify(config));
+    return clientFor(secured.host, { credentialOptions: { configDir } });
+  }
+
+  it('user and password from config.json get one token, reused for the whole push', async () => {
+    const client = clientWithConfig({ auths: { [secured.host]: { auth: Buffer.from('carol:token-user-password').toString('base64') } } });
+    tokens.issued.length = 0;
+    const result = await pushImage({ client, reference: parseReference(`${secured.host}/team/app:1`), ...images.amd64 });
+    expect(result.uploaded).toBe(2);
+    expect(tokens.issued).toEqual([{ method: 'GET', account: 'carol', scopes: ['repository:team/app:pull,push'] }]);
+
+    // pull-only calls are served by the same token
+    expect((await client.getManifest('team/app', '1'))?.digest).toBe(result.digest);
+    expect(tokens.issued).toHaveLength(1);
+  });
+
+  it('an identity token (OAuth2 refresh token) is exchanged by POST', async () => {
+    const client = clientWithConfig({ auths: { [secured.host]: { identitytoken: 'refresh-abc' } } });
+    tokens.issued.length = 0;
+    const result = await pushImage({ client, reference: parseReference(`${secured.host}/team/app:2`), ...images.amd64 });
+    expect(result).toMatchObject({ uploaded: 0, skipped: 2 });
+    expect(tokens.issued).toEqual([{ method: 'POST', account: 'carol', scopes: ['repository:team/app:pull,push'] }]);
+  });
+
+  it('mounting across repositories asks one token for both', async () => {
+    const client = clientWithConfig({ auths: { [secured.host]: { identitytoken: 'refresh-abc' } } });
+    await pushImage({ client, reference: parseReference(`${secured.host}/team/base:1`), ...images.arm64 });
+    tokens.issued.length = 0;
+    const result = await pushImage({ client, reference: parseReference(`${secured.host}/team/derived:1`), mountFrom: parseReference(`${secured.host}/team/base:1`), ...images.arm64 });
+    expect(result).toMatchObject({ mounted: 2, uploaded: 0 });
+    expect(tokens.issued.map((t) => t.scopes)).toContainEqual(['repository:team/derived:pull,push', 'repository:team/base:pull']);
+  });
+
+  it('anonymous: the token grants nothing, the push is refused naming no credentials', async () => {
+    const push = pushImage({ client: clientWithConfig({}), reference: parseReference(`${secured.host}/team/app:3`), ...images.amd64 });
+    await expect(push).rejects.toBeInstanceOf(RegistryAuthError);
+    await expect(push).rejects.toMatchObject({ host: secured.host, credentialSource: expect.stringMatching(/^none \(no entry for this registry in /) });
+  });
+
+  it('a wrong password is refused by the token service, which the error names', async () => {
+    const client = clientWithConfig({ auths: { [secured.host]: { auth: Buffer.from('carol:nope').toString('base64') } } });
+    const push = pushImage({ client, reference: parseReference(`${secured.host}/team/app:4`), ...images.amd64 });
+    const tokenHost = new URL(tokens.realm).host;
+    await expect(push).rejects.toThrow(`authentication to ${tokenHost} refused (401) for: get a token for repository:team/app:pull,push from ${tokenHost}`);
+    await expect(push).rejects.toMatchObject({ credentialSource: expect.stringContaining('config.json auths entry') });
   });
 });
 

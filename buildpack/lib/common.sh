@@ -149,15 +149,16 @@ main_packages_under() {
     done
 }
 
-# default_targets DIR: what to build when BP_GO_TARGETS is unset, one per line, relative
-# to DIR: "." for a main package at the root, else every main package under cmd/, else
-# "." when the root has any Go files (go build then says why it is not a command).
+# default_targets DIR [mains-only]: what to build when BP_GO_TARGETS is unset, one per
+# line, relative to DIR: "." for a main package at the root, else every main package under
+# cmd/, else (unless mains-only) "." when the root has any Go files, so that go build says
+# why it is not a command.
 default_targets() (
   cd "$1" || exit 1
   if is_main_package .; then echo .; exit 0; fi
   _found=$(main_packages_under cmd | sed 's|^|./|')
   if [ -n "$_found" ]; then printf '%s\n' "$_found"; exit 0; fi
-  if has_go_files .; then echo .; fi
+  if [ -z "${2:-}" ] && has_go_files .; then echo .; fi
 )
 
 # --- configuration ----------------------------------------------------------
@@ -216,7 +217,7 @@ load_config() {
 }
 
 # check_target ENTRY: print ENTRY as "./dir" (or ".") after checking it is a directory
-# of WORK_DIR with .go files in it.
+# of WORK_DIR holding a main package.
 check_target() {
   _t=$1
   case $_t in
@@ -234,5 +235,7 @@ check_target() {
   _where=$WORK_DIR${BP_GO_WORKDIR:+ (BP_GO_WORKDIR)}
   [ -d "$WORK_DIR/$_t" ] || die "BP_GO_TARGETS entry '$1': no such directory in $_where"
   has_go_files "$WORK_DIR/$_t" || die "BP_GO_TARGETS entry '$1': no .go files in $WORK_DIR/$_t"
+  is_main_package "$WORK_DIR/$_t" ||
+    die "BP_GO_TARGETS entry '$1': not a command (no 'package main' in $WORK_DIR/$_t); targets must be main packages"
   if [ "$_t" = . ]; then echo .; else echo "./$_t"; fi
 }

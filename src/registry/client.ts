@@ -193,6 +193,7 @@ export class RegistryClient {
         host: this.apiHost,
         status: res.status,
         errors,
+        details: errors.some((e) => e.detail !== undefined) ? JSON.stringify(errors, null, 2) : undefined,
         hint: errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'BLOB_UNKNOWN')
           ? 'A blob the manifest names is not in the repository: push every layer and the config before the manifest.'
           : 'The registry may not accept this media type or manifest shape; its error above says what it disliked.',

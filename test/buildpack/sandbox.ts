@@ -82,6 +82,8 @@ export class Sandbox {
   readonly platform: string;
   readonly plan: string;
 
+  private fixture?: string;
+
   private constructor(root: string, options: SandboxOptions) {
     this.root = root;
     this.app = join(root, 'workspace');
@@ -102,8 +104,15 @@ export class Sandbox {
   /** A sandbox whose app dir is a copy of fixtures/<name> (the build deletes sources). */
   static fromFixture(name: string, options: SandboxOptions = {}): Sandbox {
     const sandbox = new Sandbox(mkdtempSync(join(tmpdir(), `gobuild-cnb-bp-${name}-`)), options);
-    cpSync(join(fixturesDir, name), sandbox.app, { recursive: true });
+    sandbox.fixture = name;
+    sandbox.restoreSources();
     return sandbox;
+  }
+
+  /** Copy the fixture into the app dir again (a build removes the sources), for a rebuild. */
+  restoreSources(): void {
+    if (!this.fixture) throw new Error('restoreSources needs a sandbox made from a fixture');
+    cpSync(join(fixturesDir, this.fixture), this.app, { recursive: true });
   }
 
   /** A sandbox whose app dir holds the given files. */

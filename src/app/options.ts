@@ -9,6 +9,7 @@ import { UsageError } from '../errors';
 import { parseProjectToml, type ProjectDescriptor } from '../cnb/project';
 import { isValidProcessType } from '../cnb/spec';
 import type { Platform } from '../image/types';
+import { parseSourceDateEpoch } from '../image/config';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 export const PULL_POLICIES: readonly PullPolicy[] = ['always', 'if-not-present', 'never'];
@@ -226,13 +227,8 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
     throw new UsageError(`--buildpack ${buildpackDir} has no buildpack.toml`, { hint: 'Point --buildpack at a CNB buildpack directory.' });
   }
 
-  let sourceDateEpoch: number | undefined;
-  if (ctx.env.SOURCE_DATE_EPOCH !== undefined && ctx.env.SOURCE_DATE_EPOCH !== '') {
-    sourceDateEpoch = Number(ctx.env.SOURCE_DATE_EPOCH);
-    if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0) {
-      throw new UsageError(`SOURCE_DATE_EPOCH=${ctx.env.SOURCE_DATE_EPOCH} is not a whole number of seconds`);
-    }
-  }
+  const epoch = ctx.env.SOURCE_DATE_EPOCH;
+  const sourceDateEpoch = epoch !== undefined && epoch !== '' ? parseSourceDateEpoch(epoch) : undefined;
 
   const { builder, builderSource } = flags.builder
     ? { builder: flags.builder, builderSource: 'flag' as const }

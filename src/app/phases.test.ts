@@ -53,6 +53,7 @@ describe('builder description', () => {
     architecture: 'amd64',
     config: { Env: env, Labels: labels },
     diffIds: [],
+    size: 0,
   });
 
   it('reads the user and run image of a CNB builder', () => {

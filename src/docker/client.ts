@@ -24,6 +24,8 @@ export interface ImageSummary {
   variant?: string;
   config: ImageConfigSummary;
   diffIds: Digest[];
+  /** Bytes of all layers, uncompressed, as the daemon reports. */
+  size: number;
 }
 
 export interface EngineInfo {
@@ -85,6 +87,8 @@ export interface DockerClient {
   putArchive(id: string, destDir: string, tar: Readable): Promise<void>;
   /** A tar of `path` (its last element is the tar's top directory), or null when absent. */
   getArchive(id: string, path: string): Promise<Readable | null>;
+  /** Whether `path` exists in the container. */
+  pathExists(id: string, path: string): Promise<boolean>;
   exec(id: string, spec: ExecSpec): Promise<number>;
   removeContainer(id: string): Promise<void>;
   listContainers(labelFilter: string): Promise<ContainerSummary[]>;

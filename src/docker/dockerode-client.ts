@@ -81,6 +81,7 @@ export class DockerodeClient implements DockerClient {
         variant: (i as unknown as { Variant?: string }).Variant || undefined,
         config: (i.Config ?? {}) as ImageSummary['config'],
         diffIds: ((i.RootFS?.Layers ?? []) as string[]).map((l) => l as Digest),
+        size: i.Size ?? 0,
       };
     } catch (err) {
       if ((err as DockerApiError).statusCode === 404) return null;
@@ -194,6 +195,14 @@ export class DockerodeClient implements DockerClient {
     }
   }
 
+  async pathExists(id: string, path: string): Promise<boolean> {
+    // Not infoArchive: docker-modem never releases the socket of that HEAD request. The
+    // archive stream is dropped unread, which closes its connection.
+    const archive = await this.getArchive(id, path);
+    archive?.destroy();
+    return archive !== null;
+  }
+
   async exec(id: string, spec: ExecSpec): Promise<number> {
     try {
       const exec = await this.docker.getContainer(id).exec({
@@ -220,6 +229,8 @@ export class DockerodeClient implements DockerClient {
         stream.on('close', resolve);
         stream.on('error', reject);
       });
+      // The hijacked connection stays open otherwise and keeps the process alive.
+      stream.destroy();
       const result = await exec.inspect();
       return result.ExitCode ?? -1;
     } catch (err) {

@@ -1,0 +1,187 @@
+/**
+ * One build, start to end: prepare -> detect -> build -> export (DESIGN.md "One build, as data
+ * flowing through it"). Cleanup of the container and temp files runs in `finally`, on success,
+ * failure and Ctrl-C alike. Reports only through the Reporter; returns the result.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { DockerClient } from '../docker/client';
+import type { Reporter } from '../ui/reporter';
+import type { BuildOptions } from './options';
+import { describeBuilder, type BuilderInfo } from './builder';
+import { ensureImage } from './images';
+import { BuildContainer } from './build-container';
+import { Interrupts, type SignalSource } from './interrupts';
+import { buildPhase, detectPhase, type PhaseContext, type TargetData } from './phases';
+import { buildInputEntries } from './inputs';
+import { packEntries } from './input-tar';
+import { parseBuildpackToml, type BuildpackDescriptor } from '../cnb/files';
+import { DetectExit, Labels } from '../cnb/spec';
+import { BuildFailedError, DetectError, DetectFailedError, UsageError } from '../errors';
+import { resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
+import { collectBuild } from './collect';
+import { exportImage, type ExportResult } from './export';
+
+export interface BuildDeps {
+  docker: DockerClient;
+  reporter: Reporter;
+  signals?: SignalSource;
+  /** Where temp dirs go (default: the OS temp dir). */
+  tmpRoot?: string;
+}
+
+export interface BuildResult extends ExportResult {
+  builder: string;
+  runImage: string;
+  timings: Record<string, number>;
+  containerKept?: string;
+}
+
+function readBuildpack(dir: string): BuildpackDescriptor {
+  const file = join(dir, 'buildpack.toml');
+  try {
+    return parseBuildpackToml(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    throw new UsageError(`the buildpack at ${dir} is not valid: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Lifecycle rule: target distro from the run image's labels, else the build container's os-release. */
+async function targetData(run: RunBase, builder: BuilderInfo, container: BuildContainer): Promise<TargetData> {
+  if (run.kind !== 'image') return { os: builder.os, arch: builder.architecture };
+  const labels = run.summary.config.Labels ?? {};
+  const target: TargetData = { os: run.summary.os, arch: run.summary.architecture, variant: run.summary.variant };
+  if (labels[Labels.distroName]) {
+    return { ...target, distroName: labels[Labels.distroName], distroVersion: labels[Labels.distroVersion] };
+  }
+  const osRelease = (await container.readFile('/etc/os-release'))?.toString('utf8') ?? '';
+  const field = (name: string): string | undefined => new RegExp(`^${name}="?([^"\\n]*)"?$`, 'm').exec(osRelease)?.[1];
+  return { ...target, distroName: field('ID'), distroVersion: field('VERSION_ID') };
+}
+
+/** The static base carries the builder's CA certificates, so TLS clients in the app work. */
+async function copyCaBundle(container: BuildContainer, workDir: string, reporter: Reporter): Promise<void> {
+  const bundle = await container.readFile(STATIC_BASE_CA_BUNDLE);
+  if (!bundle) {
+    reporter.warn(`the builder has no ${STATIC_BASE_CA_BUNDLE}: the static run image will have no CA certificates`);
+    return;
+  }
+  mkdirSync(join(workDir, 'static-base'), { recursive: true });
+  writeFileSync(staticBaseCaPath(workDir), bundle);
+}
+
+export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps): Promise<BuildResult> {
+  const { docker, reporter } = deps;
+  const timings: Record<string, number> = {};
+  const interrupts = new Interrupts(deps.signals);
+  const workDir = mkdtempSync(join(deps.tmpRoot ?? tmpdir(), 'gobuild-cnb-'));
+  let container: BuildContainer | undefined;
+  let current = 'prepare';
+  let phaseStarted = Date.now();
+  const begin = (phase: string, title: string): void => {
+    interrupts.check();
+    current = phase;
+    phaseStarted = Date.now();
+    reporter.phaseStart(phase, title);
+  };
+  const end = (): void => {
+    timings[current] = Date.now() - phaseStarted;
+    reporter.phaseEnd(current, true, timings[current]);
+  };
+
+  try {
+    begin('prepare', `Preparing builder ${options.builder}`);
+    const engine = await docker.info();
+    reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
+    reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
+    const buildpack = readBuildpack(options.buildpackDir);
+    const builder = describeBuilder(options.builder, await ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder'));
+    interrupts.check();
+    const run = await resolveRunBase(docker, options, builder, reporter);
+    reporter.detail(`run image: ${run.name}; build user ${builder.uid}:${builder.gid}`);
+
+    const buildId = randomBytes(6).toString('hex');
+    container = await BuildContainer.create(docker, {
+      image: builder.image,
+      uid: builder.uid,
+      gid: builder.gid,
+      buildId,
+      networkMode: options.network,
+    });
+    const created = container;
+    interrupts.onInterrupt(() => created.remove());
+    interrupts.check();
+    await container.putArchive(packEntries(buildInputEntries(options, buildpack, builder)));
+    await container.start();
+    const ctx: PhaseContext = {
+      buildpack,
+      uid: builder.uid,
+      gid: builder.gid,
+      builderEnv: builder.env,
+      target: await targetData(run, builder, container),
+      stackId: builder.stackId,
+    };
+    end();
+
+    begin('detect', `Detecting with ${buildpack.id}@${buildpack.version}`);
+    const detected = await container.run(detectPhase(ctx), reporter);
+    interrupts.check();
+    if (detected.exitCode === DetectExit.fail) {
+      throw new DetectFailedError(`no Go app detected in ${options.appDir}`, {
+        details: detected.output.trim(),
+        hint: 'The app directory needs go.mod, go.work, *.go files at its root, or main packages under cmd/ (or set BP_GO_WORKDIR).',
+      });
+    }
+    if (detected.exitCode !== DetectExit.pass) {
+      throw new DetectError(`the buildpack's detect failed with exit code ${detected.exitCode}`, {
+        details: detected.output.trim(),
+        hint: 'Read the buildpack output above; a setting such as BP_GO_TARGETS or BP_GO_BUILD_FLAGS may be wrong.',
+      });
+    }
+    reporter.detail(detected.output.trim());
+    end();
+
+    begin('build', `Building with ${buildpack.id}@${buildpack.version}`);
+    const built = await container.run(buildPhase(ctx), reporter);
+    interrupts.check();
+    if (built.exitCode !== 0) {
+      throw new BuildFailedError(`the build failed (bin/build exited with ${built.exitCode})`, {
+        hint: 'The compiler messages above say what to fix (file:line). Rerun with --verbose for every command.',
+      });
+    }
+    end();
+
+    begin('export', `Exporting ${options.tag}`);
+    const collected = await collectBuild(container, buildpack, builder, join(workDir, 'collected'), reporter);
+    if (run.kind === 'static') await copyCaBundle(container, workDir, reporter);
+    interrupts.check();
+    const exported = await exportImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, engine });
+    end();
+
+    return {
+      ...exported,
+      builder: options.builder,
+      runImage: run.name,
+      timings,
+      containerKept: options.keepContainer ? container.id : undefined,
+    };
+  } catch (err) {
+    const interrupted = interrupts.signal;
+    reporter.flush();
+    if (timings[current] === undefined) reporter.phaseEnd(current, false, Date.now() - phaseStarted);
+    if (interrupted) interrupts.check();
+    throw err;
+  } finally {
+    interrupts.dispose();
+    if (container && (!options.keepContainer || interrupts.signal)) {
+      await container.remove().catch((err: Error) => reporter.warn(`could not remove container ${container?.id}: ${err.message}`));
+    } else if (container) {
+      reporter.info(`Kept build container ${container.id.slice(0, 12)}. Get a shell in it with:`);
+      reporter.info(`  docker exec -it ${container.id.slice(0, 12)} sh`);
+      reporter.info(`Remove it with: docker rm -f ${container.id.slice(0, 12)}`);
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Export: turn what the build produced into an image and hand it to the Docker daemon.
+ * Layer order is the lifecycle's (cnb-spec.md section 0.4): run image layers, the buildpack's
+ * launch layers (by name), the SBOM layer, the app, the launcher, config/metadata.toml, and
+ * the process-types layer. Layers are written reproducibly by src/image, so the same inputs
+ * give the same image ID.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DockerClient, EngineInfo, ImageSummary } from '../docker/client';
+import type { Reporter } from '../ui/reporter';
+import type { BuildOptions } from './options';
+import type { BuilderInfo } from './builder';
+import type { CollectedBuild } from './collect';
+import { staticBaseAccounts, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
+import type { BuildpackDescriptor, Process } from '../cnb/files';
+import { selectDefaultProcess } from '../cnb/files';
+import { computeLaunchEnv } from '../cnb/launch-env';
+import { buildMetadataLabel, configMetadataToml, lifecycleMetadataLabel } from '../cnb/metadata';
+import { Labels, PLATFORM_API, Paths } from '../cnb/spec';
+import { ExportError } from '../errors';
+import { readElf } from './elf';
+import { writeLayer, type LayerSource, type SyntheticEntry } from '../image/layer';
+import { buildImageConfig, serializeConfig } from '../image/config';
+import { dockerLoadArchive } from '../image/docker-archive';
+import type { Digest, ImageConfig, LayerFile } from '../image/types';
+
+export interface ExportInput {
+  options: Readonly<BuildOptions>;
+  docker: DockerClient;
+  reporter: Reporter;
+  collected: CollectedBuild;
+  run: RunBase;
+  builder: BuilderInfo;
+  buildpack: BuildpackDescriptor;
+  workDir: string;
+  engine: EngineInfo;
+}
+
+export interface ExportedLayer {
+  name: string;
+  diffId: Digest;
+  size: number;
+}
+
+export interface ExportResult {
+  image: string;
+  /** Image ID: sha256 of the config. */
+  id: string;
+  /** Manifest digest, for registry and OCI outputs. */
+  digest?: string;
+  size?: number;
+  processes: Array<{ type: string; command: string[]; args: string[] }>;
+  defaultProcess: string;
+  layers: ExportedLayer[];
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function chooseDefaultProcess(processes: Process[], requested: string | undefined): Process {
+  const chosen = selectDefaultProcess(processes, requested);
+  if (chosen) return chosen;
+  const types = processes.map((p) => p.type).join(', ') || '(none)';
+  if (requested) {
+    throw new ExportError(`--default-process ${requested} is not a process of this app (it has: ${types})`, {
+      hint: 'Name one of the binaries the build produced, or set BP_GO_TARGETS to build it.',
+    });
+  }
+  throw new ExportError(`the build declared no default process (processes: ${types})`, {
+    hint: 'Choose one with --default-process <type>.',
+  });
+}
+
+/** Host path of a process's binary, when it lives in one of the collected launch layers. */
+function hostBinary(collected: CollectedBuild, command: string): string | undefined {
+  for (const layer of collected.layers) {
+    if (command.startsWith(`${layer.imagePath}/`)) return join(layer.hostDir, command.slice(layer.imagePath.length + 1));
+  }
+  return undefined;
+}
+
+/** A binary that needs a dynamic loader cannot start on a run image without one: say so now. */
+async function checkBinariesCanStart(input: ExportInput, processes: Process[]): Promise<void> {
+  const { collected, run, docker } = input;
+  for (const process of processes) {
+    const binary = hostBinary(collected, process.command[0]);
+    if (!binary || !existsSync(binary)) continue;
+    const elf = readElf(binary);
+    if (!elf?.interpreter) continue;
+    let present = false;
+    if (run.kind === 'image') {
+      const probe = await docker.createContainer({
+        image: run.name,
+        user: '0:0',
+        labels: { [Labels.buildContainer]: 'run-image-probe' },
+        cmd: ['true'],
+        entrypoint: [],
+      });
+      try {
+        present = await docker.pathExists(probe, elf.interpreter);
+      } finally {
+        await docker.removeContainer(probe);
+      }
+    }
+    if (!present) {
+      throw new ExportError(
+        `${process.type} is linked against a C library (it needs ${elf.interpreter}), but the run image ${run.name} has none`,
+        {
+          hint:
+            'Build a static binary (--env CGO_ENABLED=0, and no -buildmode=pie in BP_GO_BUILD_FLAGS), ' +
+            'or use a run image with glibc (e.g. --run-image debian:bookworm-slim or the test run image).',
+        },
+      );
+    }
+  }
+}
+
+/** The run image's config as an OCI config, from what `docker inspect` tells. */
+function baseImageConfig(summary: ImageSummary): ImageConfig {
+  return {
+    os: summary.os,
+    architecture: summary.architecture,
+    ...(summary.variant ? { variant: summary.variant } : {}),
+    config: { ...summary.config, Entrypoint: summary.config.Entrypoint ?? undefined, Labels: summary.config.Labels ?? undefined } as ImageConfig['config'],
+    rootfs: { type: 'layers', diff_ids: [...summary.diffIds] },
+  };
+}
+
+export async function exportImage(input: ExportInput): Promise<ExportResult> {
+  const { options, collected, run, builder, buildpack, reporter, workDir } = input;
+  const processes = collected.launch.processes;
+  const defaultProcess = chooseDefaultProcess(processes, options.defaultProcess);
+  await checkBinariesCanStart(input, processes);
+
+  const layerDir = join(workDir, 'image-layers');
+  mkdirSync(layerDir, { recursive: true });
+  const owner = { uid: builder.uid, gid: builder.gid };
+  const make = (entries: LayerSource, root = false): Promise<LayerFile> =>
+    writeLayer({ entries, outDir: layerDir, ...(root ? { uid: 0, gid: 0 } : owner) });
+  // The layers this build adds on top of the base, in image order.
+  const added: Array<{ name: string; file: LayerFile }> = [];
+  const note = (name: string, file: LayerFile): LayerFile => {
+    reporter.detail(`Adding layer '${name}' ${file.diffId.slice(0, 19)} (${file.size} bytes)`);
+    return file;
+  };
+  const add = (name: string, file: LayerFile): LayerFile => {
+    added.push({ name, file: note(name, file) });
+    return file;
+  };
+
+  // 1. Base.
+  let baseConfig: Partial<ImageConfig['config']> = {};
+  const baseLayers: Array<{ diffId: Digest; path?: string }> = [];
+  if (run.kind === 'image') {
+    baseConfig = { ...run.summary.config, Labels: run.summary.config.Labels ?? {} } as Partial<ImageConfig['config']>;
+    for (const diffId of run.summary.diffIds) baseLayers.push({ diffId });
+  } else if (run.kind === 'static') {
+    const ca = staticBaseCaPath(workDir);
+    const accounts = staticBaseAccounts(builder.uid, builder.gid);
+    const entries: SyntheticEntry[] = [
+      { type: 'file', path: '/etc/passwd', content: accounts.passwd, mode: 0o644 },
+      { type: 'file', path: '/etc/group', content: accounts.group, mode: 0o644 },
+      { type: 'dir', path: '/tmp', mode: 0o1777 },
+      { type: 'dir', path: '/home/cnb', mode: 0o755, owner },
+    ];
+    if (existsSync(ca)) entries.push({ type: 'host-file', path: STATIC_BASE_CA_BUNDLE, hostPath: ca, mode: 0o644 });
+    const layer = note('static base', await make({ entries }, true));
+    baseLayers.push({ diffId: layer.diffId, path: layer.path });
+    baseConfig = { Env: [`PATH=${DEFAULT_PATH}`, `SSL_CERT_FILE=${STATIC_BASE_CA_BUNDLE}`] };
+  }
+
+  // 2. Buildpack launch layers, 3. SBOM, 4. app, 5. launcher, 6. config, 7. process types.
+  const layerRecords = [];
+  for (const layer of collected.layers) {
+    const file = add(`${buildpack.id}:${layer.name}`, await make({ dirs: [{ imagePath: layer.imagePath, hostDir: layer.hostDir }] }));
+    layerRecords.push({ name: layer.name, diffId: file.diffId, ...layer.types, metadata: layer.metadata });
+  }
+  let sbomDiffId: Digest | undefined;
+  if (collected.sboms.length > 0) {
+    const file = add('sbom', await make({ entries: collected.sboms.map((s) => ({ type: 'host-file' as const, path: s.imagePath, hostPath: s.hostPath, mode: 0o644 })) }));
+    sbomDiffId = file.diffId;
+  }
+  const app = add('app', await make({ dirs: [{ imagePath: Paths.app, hostDir: collected.appHostDir }] }));
+  const useLauncher = collected.launcherHostPath !== undefined;
+  let launcherDiffId: Digest | undefined;
+  if (collected.launcherHostPath) {
+    const file = add('launcher', await make({ entries: [{ type: 'host-file', path: Paths.launcher, hostPath: collected.launcherHostPath, mode: 0o755 }] }, true));
+    launcherDiffId = file.diffId;
+  }
+  const configLayer = add(
+    'config',
+    await make({
+      entries: [
+        { type: 'file', path: `${Paths.layers}/config/metadata.toml`, content: configMetadataToml({ buildpack, processes, defaultProcess: defaultProcess.type }), mode: 0o644 },
+      ],
+    }),
+  );
+  const processLayer = add(
+    'process-types',
+    await make(
+      {
+        entries: processes.map((p) => ({
+          type: 'symlink' as const,
+          path: `${Paths.process}/${p.type}`,
+          // With a launcher the symlink name selects the process; without one it is the binary itself.
+          target: useLauncher ? Paths.launcher : p.command[0],
+        })),
+      },
+      true,
+    ),
+  );
+
+  // Config.
+  const baseEnv = baseConfig.Env ?? [`PATH=${DEFAULT_PATH}`];
+  let env = useLauncher ? [...baseEnv] : computeLaunchEnv(baseEnv, collected.layers, Paths.process);
+  if (useLauncher) {
+    env = computeLaunchEnv(baseEnv, [], Paths.process).concat([
+      `CNB_PLATFORM_API=${PLATFORM_API}`,
+      `CNB_LAYERS_DIR=${Paths.layers}`,
+      `CNB_APP_DIR=${Paths.app}`,
+      'CNB_DEPRECATION_MODE=quiet',
+    ]);
+  }
+  const runUser = baseConfig.User && !/^(root|0)(:|$)/.test(baseConfig.User) ? baseConfig.User : `${builder.uid}:${builder.gid}`;
+  // The run image's labels stay (buildImageConfig keeps the base's); these are added on top.
+  const labels: Record<string, string> = {
+    ...Object.fromEntries(collected.launch.labels.map((l) => [l.key, l.value])),
+    [Labels.lifecycleMetadata]: lifecycleMetadataLabel({
+      buildpack,
+      layers: layerRecords,
+      appDiffIds: [app.diffId],
+      configDiffId: configLayer.diffId,
+      processTypesDiffId: processLayer.diffId,
+      launcherDiffId,
+      sbomDiffId,
+      runImage: {
+        reference: run.kind === 'image' ? run.summary.id : run.name,
+        image: run.name,
+        topLayer: baseLayers.length > 0 ? baseLayers[baseLayers.length - 1].diffId : undefined,
+      },
+    }),
+    [Labels.buildMetadata]: buildMetadataLabel({ buildpack, processes, defaultProcess: defaultProcess.type, launcher: useLauncher }),
+    [Labels.projectMetadata]: '{}',
+  };
+  const config = buildImageConfig({
+    base: run.kind === 'image' ? baseImageConfig(run.summary) : null,
+    platform: { os: builder.os, architecture: builder.architecture },
+    layers: [
+      ...(run.kind === 'static' ? [{ diffId: baseLayers[0].diffId, createdBy: 'gobuild-cnb: static run image' }] : []),
+      ...added.map((l) => ({ diffId: l.file.diffId, createdBy: `gobuild-cnb: layer ${l.name}` })),
+    ],
+    env,
+    entrypoint: [`${Paths.process}/${defaultProcess.type}`],
+    workingDir: Paths.app,
+    user: runUser,
+    labels,
+    sourceDateEpoch: options.sourceDateEpoch,
+  });
+  const { bytes, digest } = serializeConfig(config);
+  reporter.detail(`image config ${digest}`);
+
+  // Sink: the Docker daemon. Layers it already has (the run image's) go as blank entries,
+  // unless the containerd image store refuses them.
+  const blanksAllowed = run.kind === 'image' && !input.engine.containerdSnapshotter;
+  if (run.kind === 'image' && !blanksAllowed) {
+    throw new ExportError('this Docker engine uses the containerd image store, which gobuild-cnb does not export to yet', {
+      hint: 'Use --output oci:<dir> and load it with skopeo, or switch the engine to the overlay2 storage driver.',
+    });
+  }
+  const archive = dockerLoadArchive({
+    configBytes: bytes,
+    layers: [
+      ...baseLayers.map((l) => (l.path ? { diffId: l.diffId, path: l.path } : { diffId: l.diffId, blank: true as const })),
+      ...added.map((l) => ({ diffId: l.file.diffId, path: l.file.path })),
+    ],
+    repoTags: [options.tag.includes(':') && !/:\d+\//.test(options.tag.split('/').pop() ?? '') ? options.tag : `${options.tag}:latest`],
+  });
+  await input.docker.loadImage(archive);
+  const loaded = await input.docker.inspectImage(digest);
+  if (!loaded) throw new ExportError(`the daemon did not keep image ${digest} after docker load`);
+  return {
+    image: options.tag,
+    id: digest,
+    size: loaded.size,
+    processes: processes.map((p) => ({ type: p.type, command: p.command, args: p.args })),
+    defaultProcess: defaultProcess.type,
+    layers: added.map((l) => ({ name: l.name, diffId: l.file.diffId, size: l.file.size })),
+  };
+}

@@ -1,0 +1,74 @@
+/** `gobuild-cnb build`: flags -> BuildOptions -> runBuild -> result on stdout. */
+import type { Command } from 'commander';
+import { resolveBuildOptions, type BuildFlags } from '../../app/options';
+import { runBuild, type BuildResult } from '../../app/build';
+import { BUNDLED_BUILDPACK_DIR } from '../../app/inputs';
+import { DockerodeClient } from '../../docker/dockerode-client';
+import { ConsoleReporter } from '../../ui/reporter';
+import { formatBytes, formatMs } from '../../ui/format';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function registerBuildCommand(program: Command): void {
+  program
+    .command('build')
+    .description('Detect and build a Go app with the Go buildpack in a builder container, then export a runnable image.')
+    .argument('[app-dir]', 'directory of the Go app (holds go.mod)', '.')
+    .requiredOption('-t, --tag <image>', 'name of the image to make, e.g. my-app or my-app:1.0')
+    .option('--builder <image>', 'builder image (default: $GOBUILD_CNB_BUILDER, else golang:<go.mod go version>-bookworm)')
+    .option('--run-image <image>', "run image (default: the builder's run image; `static` for a plain builder; `scratch` for empty)")
+    .option('-e, --env <NAME=VALUE>', 'build-time env for the buildpack, repeatable; `--env NAME` copies your value', collect)
+    .option('--env-file <file>', 'file of NAME=VALUE lines, repeatable', collect)
+    .option('--pull-policy <policy>', 'always | if-not-present | never (default: if-not-present)')
+    .option('--network <mode>', 'network of the build container, e.g. none for a hermetic build (default: the engine default)')
+    .option('--default-process <type>', 'process the image starts by default (a binary name)')
+    .option('--buildpack <dir>', 'buildpack directory (default: the bundled Go buildpack)')
+    .option('--cache-volume <name>', 'Docker volume that keeps the Go caches between builds (default: one per image)')
+    .option('--clear-cache', 'start with an empty build cache')
+    .option('--output <target>', 'docker (default) | registry | oci:<dir> | oci-archive:<file.tar>')
+    .option('--publish', 'push the image to the registry of the -t name (same as --output registry)')
+    .option('--insecure-registry <host>', 'allow plain HTTP to this registry host, repeatable', collect)
+    .option('--platform <list>', 'os/arch list to cross-compile for, e.g. linux/amd64,linux/arm64')
+    .option('--keep-container', 'keep the build container for debugging and print how to get a shell in it')
+    .option('--verbose', 'show every step and command')
+    .option('--json', 'print one JSON result object on stdout')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  gobuild-cnb build ./app -t my-app
+  gobuild-cnb build . -t my-app --env BP_GO_BUILD_LDFLAGS="-X main.version=1.2.3"
+  gobuild-cnb build . -t my-app --env GOPRIVATE --env-file build.env
+  gobuild-cnb build . -t my-app --builder gobuild-cnb/test-builder:bookworm --pull-policy never
+  gobuild-cnb build . -t my-app --run-image static --network none
+  gobuild-cnb build . -t my-app --default-process worker --keep-container --verbose
+  gobuild-cnb build . -t my-app --cache-volume my-cache --clear-cache
+  gobuild-cnb build . -t my-app --output oci:./out --platform linux/amd64,linux/arm64
+  gobuild-cnb build . -t my-app --output oci-archive:./my-app.tar
+  gobuild-cnb build . -t 127.0.0.1:5000/my-app --publish --insecure-registry 127.0.0.1:5000
+  gobuild-cnb build . -t my-app --json | jq -r .id
+
+stdout holds only the result ("<image> <id>", or the JSON object with --json); the story goes to stderr.`,
+    )
+    .action(async (appDir: string, flags: BuildFlags) => {
+      const options = resolveBuildOptions(appDir, flags, {
+        cwd: process.cwd(),
+        env: process.env,
+        bundledBuildpackDir: BUNDLED_BUILDPACK_DIR,
+      });
+      const reporter = new ConsoleReporter({ verbose: options.verbose });
+      const result = await runBuild(options, { docker: new DockerodeClient(), reporter });
+      printSummary(result, reporter);
+      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.image} ${result.id}\n`);
+    });
+}
+
+function printSummary(result: BuildResult, reporter: ConsoleReporter): void {
+  reporter.info('');
+  reporter.info(`Image:     ${result.image}`);
+  reporter.info(`ID:        ${result.id}`);
+  if (result.digest) reporter.info(`Digest:    ${result.digest}`);
+  if (result.size !== undefined) reporter.info(`Size:      ${formatBytes(result.size)}`);
+  reporter.info(`Processes: ${result.processes.map((p) => (p.type === result.defaultProcess ? `${p.type} (default)` : p.type)).join(', ')}`);
+  reporter.info(`Timings:   ${Object.entries(result.timings).map(([phase, ms]) => `${phase} ${formatMs(ms)}`).join(', ')}`);
+}

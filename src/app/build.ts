@@ -22,7 +22,8 @@ import { DetectExit, Labels } from '../cnb/spec';
 import { BuildFailedError, DetectError, DetectFailedError, UsageError } from '../errors';
 import { resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
 import { collectBuild } from './collect';
-import { exportImage, type ExportResult } from './export';
+import { assembleImage, type ExportResult } from './export';
+import { createSink } from './sinks';
 
 export interface BuildDeps {
   docker: DockerClient;
@@ -157,11 +158,16 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     const collected = await collectBuild(container, buildpack, builder, join(workDir, 'collected'), reporter);
     if (run.kind === 'static') await copyCaBundle(container, workDir, reporter);
     interrupts.check();
-    const exported = await exportImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, engine });
+    const assembled = await assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir });
+    interrupts.check();
+    const written = await createSink({ options, docker, reporter, engine, workDir }).write([assembled]);
     end();
 
     return {
-      ...exported,
+      ...written,
+      processes: assembled.processes,
+      defaultProcess: assembled.defaultProcess,
+      layers: assembled.layers.map((l) => ({ name: l.name, diffId: l.diffId, size: l.size ?? 0 })),
       builder: options.builder,
       runImage: run.name,
       timings,

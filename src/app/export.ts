@@ -1,5 +1,6 @@
 /**
- * Export: turn what the build produced into an image and hand it to the Docker daemon.
+ * Export, first half: turn what the build produced into an image (config + layers on disk);
+ * src/app/sinks.ts hands it to the daemon, a registry or an OCI layout.
  * Layer order is the lifecycle's (cnb-spec.md section 0.4): run image layers, the buildpack's
  * launch layers (by name), the SBOM layer, the app, the launcher, config/metadata.toml, and
  * the process-types layer. Layers are written reproducibly by src/image, so the same inputs
@@ -7,7 +8,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DockerClient, EngineInfo, ImageSummary } from '../docker/client';
+import type { DockerClient, ImageSummary } from '../docker/client';
 import type { Reporter } from '../ui/reporter';
 import type { BuildOptions } from './options';
 import type { BuilderInfo } from './builder';
@@ -22,8 +23,7 @@ import { ExportError } from '../errors';
 import { readElf } from './elf';
 import { writeLayer, type LayerSource, type SyntheticEntry } from '../image/layer';
 import { buildImageConfig, serializeConfig } from '../image/config';
-import { dockerLoadArchive } from '../image/docker-archive';
-import type { Digest, ImageConfig, LayerFile } from '../image/types';
+import type { Digest, ImageConfig, LayerFile, Platform, SerializedJson } from '../image/types';
 
 export interface ExportInput {
   options: Readonly<BuildOptions>;
@@ -34,13 +34,27 @@ export interface ExportInput {
   builder: BuilderInfo;
   buildpack: BuildpackDescriptor;
   workDir: string;
-  engine: EngineInfo;
 }
 
 export interface ExportedLayer {
   name: string;
   diffId: Digest;
   size: number;
+}
+
+/**
+ * An image ready for a sink: its config, the run image's layers (which stay where they are,
+ * in the daemon or a registry, until a sink needs them) and the layers this build wrote to disk.
+ */
+export interface AssembledImage {
+  config: SerializedJson;
+  platform: Platform;
+  /** The run image the layers go on, when there is one (not for static/scratch). */
+  runImage?: { ref: string; diffIds: Digest[] };
+  /** Layers on disk, after the run image's, in image order. */
+  layers: Array<{ name: string; diffId: Digest; path: string; size?: number }>;
+  processes: ExportResult['processes'];
+  defaultProcess: string;
 }
 
 export interface ExportResult {
@@ -126,7 +140,7 @@ function baseImageConfig(summary: ImageSummary): ImageConfig {
   };
 }
 
-export async function exportImage(input: ExportInput): Promise<ExportResult> {
+export async function assembleImage(input: ExportInput): Promise<AssembledImage> {
   const { options, collected, run, builder, buildpack, reporter, workDir } = input;
   const processes = collected.launch.processes;
   const defaultProcess = chooseDefaultProcess(processes, options.defaultProcess);
@@ -256,34 +270,17 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
     labels,
     sourceDateEpoch: options.sourceDateEpoch,
   });
-  const { bytes, digest } = serializeConfig(config);
-  reporter.detail(`image config ${digest}`);
-
-  // Sink: the Docker daemon. Layers it already has (the run image's) go as blank entries,
-  // unless the containerd image store refuses them.
-  const blanksAllowed = run.kind === 'image' && !input.engine.containerdSnapshotter;
-  if (run.kind === 'image' && !blanksAllowed) {
-    throw new ExportError('this Docker engine uses the containerd image store, which gobuild-cnb does not export to yet', {
-      hint: 'Use --output oci:<dir> and load it with skopeo, or switch the engine to the overlay2 storage driver.',
-    });
-  }
-  const archive = dockerLoadArchive({
-    configBytes: bytes,
-    layers: [
-      ...baseLayers.map((l) => (l.path ? { diffId: l.diffId, path: l.path } : { diffId: l.diffId, blank: true as const })),
-      ...added.map((l) => ({ diffId: l.file.diffId, path: l.file.path })),
-    ],
-    repoTags: [options.tag.includes(':') && !/:\d+\//.test(options.tag.split('/').pop() ?? '') ? options.tag : `${options.tag}:latest`],
-  });
-  await input.docker.loadImage(archive);
-  const loaded = await input.docker.inspectImage(digest);
-  if (!loaded) throw new ExportError(`the daemon did not keep image ${digest} after docker load`);
+  const serialized = serializeConfig(config);
+  reporter.detail(`image config ${serialized.digest}`);
   return {
-    image: options.tag,
-    id: digest,
-    size: loaded.size,
+    config: serialized,
+    platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+    runImage: run.kind === 'image' ? { ref: run.name, diffIds: run.summary.diffIds } : undefined,
+    layers: [
+      ...baseLayers.filter((l): l is { diffId: Digest; path: string } => l.path !== undefined).map((l) => ({ name: 'static base', diffId: l.diffId, path: l.path })),
+      ...added.map((l) => ({ name: l.name, diffId: l.file.diffId, path: l.file.path, size: l.file.size })),
+    ],
     processes: processes.map((p) => ({ type: p.type, command: p.command, args: p.args })),
     defaultProcess: defaultProcess.type,
-    layers: added.map((l) => ({ name: l.name, diffId: l.file.diffId, size: l.file.size })),
   };
 }

@@ -25,6 +25,7 @@ export class BuildContainer {
   private constructor(
     private readonly docker: DockerClient,
     readonly id: string,
+    private readonly user: { uid: number; gid: number },
   ) {}
 
   static async create(
@@ -41,7 +42,7 @@ export class BuildContainer {
       networkMode: options.networkMode,
       volumes: options.volumes,
     });
-    return new BuildContainer(docker, id);
+    return new BuildContainer(docker, id, { uid: options.uid, gid: options.gid });
   }
 
   async putArchive(tar: Readable, destDir = '/'): Promise<void> {
@@ -75,12 +76,12 @@ export class BuildContainer {
     return { exitCode, output: tail.toString('utf8'), ms: Date.now() - started };
   }
 
-  /** A root exec for platform chores (directory ownership); never used for buildpack code. */
-  async runAsRoot(cmd: string[]): Promise<{ exitCode: number; output: string }> {
+  /** A platform chore (listing, cleaning) run as the build user: nothing in a build runs as root. */
+  async runCommand(cmd: string[]): Promise<{ exitCode: number; output: string }> {
     let output = '';
     const exitCode = await this.docker.exec(this.id, {
       cmd,
-      user: '0:0',
+      user: `${this.user.uid}:${this.user.gid}`,
       env: [],
       workingDir: '/',
       onStdout: (c) => (output += c.toString('utf8')),

@@ -7,6 +7,7 @@ import { runBuild } from './build';
 import { resolveBuildOptions } from './options';
 import { BUNDLED_BUILDPACK_DIR } from './inputs';
 import { RecordingReporter } from '../ui/reporter';
+import { defaultCacheVolumeName } from './cache-volume';
 import { FakeDockerClient, imageSummary } from '../../test/helpers/fake-docker';
 import { testdir, type TestDir } from '../../test/helpers/testdir';
 import { BuildFailedError, DetectError, DetectFailedError, ExitCode, ImageUnavailableError, InterruptedError } from '../errors';
@@ -37,12 +38,29 @@ describe('runBuild orchestration', () => {
     const reporter = new RecordingReporter();
     await expect(runBuild(options(), { docker, reporter, signals: new EventEmitter() })).rejects.toBeInstanceOf(BuildFailedError);
     const steps = docker.calls.map((c) => c.split(' ')[0]);
-    expect(steps).toEqual(['info', 'inspectImage', 'inspectImage', 'createContainer', 'putArchive', 'startContainer', 'exec', 'exec', 'removeContainer']);
+    expect(steps).toEqual([
+      'info',
+      'inspectImage', // builder
+      'inspectImage', // run image
+      'createVolume', // the build cache
+      'createContainer',
+      'putArchive',
+      'startContainer',
+      'exec', // restore the cache
+      'getArchive', // gocache.toml
+      'getArchive', // modcache.toml
+      'exec', // detect
+      'inspectImage', // the previous image of the tag
+      'exec', // build
+      'removeContainer',
+    ]);
     expect(docker.calls.filter((c) => c.startsWith('exec')).map((c) => c.split(' ').slice(2).join(' '))).toEqual([
+      '1001:1002 /cnb/gobuild-cnb/restore.sh',
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/detect`,
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/build`,
     ]);
     expect(docker.containers.get('container-1')?.labels).toHaveProperty(['io.gobuild-cnb.build']);
+    expect(docker.containers.get('container-1')?.volumes).toEqual([{ name: defaultCacheVolumeName('my-app'), target: '/layers/gobuild-cnb_go' }]);
     expect(reporter.lines.join('\n')).toContain('main.go:3:1: syntax error');
   });
 

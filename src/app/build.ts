@@ -18,11 +18,17 @@ import { buildPhase, detectPhase, type PhaseContext, type TargetData } from './p
 import { buildInputEntries } from './inputs';
 import { packEntries } from './input-tar';
 import { parseBuildpackToml, type BuildpackDescriptor } from '../cnb/files';
-import { DetectExit, Labels } from '../cnb/spec';
+import { DetectExit, Labels, buildpackLayersDir } from '../cnb/spec';
 import { BuildFailedError, DetectError, DetectFailedError, UsageError } from '../errors';
-import { resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
+import { checkRunImagePlatform, defaultPlatform, resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
+import { prepareCacheVolume, waitForCacheVolume } from './cache-volume';
+import { explainCache, previousLayerMetadata, type CacheReport } from './cache-report';
+import { readCacheMetadata, resetForNextPlatform, restoreCache, type CacheMetadata } from './restore';
+import { platformString } from '../image/config';
+import type { Platform } from '../image/types';
+import type { TomlTable } from '../cnb/toml';
 import { collectBuild } from './collect';
-import { assembleImage, type ExportResult } from './export';
+import { assembleImage, type AssembledImage, type ExportResult } from './export';
 import { createSink } from './sinks';
 
 export interface BuildDeps {
@@ -36,9 +42,14 @@ export interface BuildDeps {
 export interface BuildResult extends ExportResult {
   builder: string;
   runImage: string;
+  platforms: string[];
+  cache: CacheReport & { volume: string };
   timings: Record<string, number>;
   containerKept?: string;
 }
+
+/** How long a build waits for another build of the same image to release the cache volume. */
+const CACHE_WAIT_MS = 15 * 60 * 1000;
 
 function readBuildpack(dir: string): BuildpackDescriptor {
   const file = join(dir, 'buildpack.toml');
@@ -103,6 +114,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     const run = await resolveRunBase(docker, options, builder, reporter);
     reporter.detail(`run image: ${run.name}; build user ${builder.uid}:${builder.gid}`);
 
+    const cache = await prepareCacheVolume(docker, options, reporter);
+    const layersDir = buildpackLayersDir(buildpack.id);
     const buildId = randomBytes(6).toString('hex');
     container = await BuildContainer.create(docker, {
       image: builder.image,
@@ -110,24 +123,31 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       gid: builder.gid,
       buildId,
       networkMode: options.network,
+      volumes: [{ name: cache.name, target: layersDir }],
     });
     const created = container;
     interrupts.onInterrupt(() => created.remove());
+    await waitForCacheVolume(docker, cache.name, container.id, reporter, { timeoutMs: CACHE_WAIT_MS, pollMs: 1000 });
     interrupts.check();
     await container.putArchive(packEntries(buildInputEntries(options, buildpack, builder)));
     await container.start();
-    const ctx: PhaseContext = {
+    await restoreCache(container, layersDir);
+    const cacheBefore = await readCacheMetadata(container, layersDir);
+    const platforms = options.platforms.length > 0 ? options.platforms : [defaultPlatform(run, builder)];
+    const baseTarget = await targetData(run, builder, container);
+    const contextFor = (platform: Platform): PhaseContext => ({
       buildpack,
       uid: builder.uid,
       gid: builder.gid,
       builderEnv: builder.env,
-      target: await targetData(run, builder, container),
+      target: { ...baseTarget, os: platform.os, arch: platform.architecture, variant: platform.variant },
       stackId: builder.stackId,
-    };
+    });
+    for (const platform of platforms) checkRunImagePlatform(run, platform);
     end();
 
     begin('detect', `Detecting with ${buildpack.id}@${buildpack.version}`);
-    const detected = await container.run(detectPhase(ctx), reporter);
+    const detected = await container.run(detectPhase(contextFor(platforms[0])), reporter);
     interrupts.check();
     if (detected.exitCode === DetectExit.fail) {
       throw new DetectFailedError(`no Go app detected in ${options.appDir}`, {
@@ -144,30 +164,57 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     reporter.detail(detected.output.trim());
     end();
 
-    begin('build', `Building with ${buildpack.id}@${buildpack.version}`);
-    const built = await container.run(buildPhase(ctx), reporter);
-    interrupts.check();
-    if (built.exitCode !== 0) {
-      throw new BuildFailedError(`the build failed (bin/build exited with ${built.exitCode})`, {
-        hint: 'The compiler messages above say what to fix (file:line). Rerun with --verbose for every command.',
-      });
+    const previous = await docker.inspectImage(options.tag);
+    const images: AssembledImage[] = [];
+    let cacheAfter: CacheMetadata = {};
+    let targetsAfter: TomlTable | undefined;
+    for (const [index, platform] of platforms.entries()) {
+      const label = platforms.length > 1 ? ` for ${platformString(platform)}` : '';
+      begin('build', `Building with ${buildpack.id}@${buildpack.version}${label}`);
+      if (index > 0) {
+        // bin/build removed the sources and wrote this platform's layers: start the next afresh.
+        await resetForNextPlatform(container, layersDir, builder, options);
+      }
+      const built = await container.run(buildPhase(contextFor(platform)), reporter);
+      interrupts.check();
+      if (built.exitCode !== 0) {
+        throw new BuildFailedError(`the build failed (bin/build exited with ${built.exitCode})${label}`, {
+          hint: 'The compiler messages above say what to fix (file:line). Rerun with --verbose for every command.',
+        });
+      }
+      end();
+
+      begin('export', `Exporting ${options.tag}${label}`);
+      const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter);
+      if (run.kind === 'static' && index === 0) await copyCaBundle(container, workDir, reporter);
+      cacheAfter = await readCacheMetadata(container, layersDir);
+      targetsAfter = collected.layers.find((l) => l.name === 'targets')?.metadata;
+      interrupts.check();
+      images.push(await assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, platform, previous }));
+      interrupts.check();
+      if (index < platforms.length - 1) end();
     }
+    const written = await createSink({ options, docker, reporter, engine, workDir }).write(images);
     end();
 
-    begin('export', `Exporting ${options.tag}`);
-    const collected = await collectBuild(container, buildpack, builder, join(workDir, 'collected'), reporter);
-    if (run.kind === 'static') await copyCaBundle(container, workDir, reporter);
-    interrupts.check();
-    const assembled = await assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir });
-    interrupts.check();
-    const written = await createSink({ options, docker, reporter, engine, workDir }).write([assembled]);
-    end();
-
+    const cacheReport = explainCache({
+      volume: cache.status,
+      gocacheBefore: cacheBefore.gocache,
+      gocacheAfter: cacheAfter.gocache,
+      modcacheBefore: cacheBefore.modcache,
+      modcacheAfter: cacheAfter.modcache,
+      targetsBefore: previousLayerMetadata(previous, buildpack.id, 'targets'),
+      targetsAfter,
+    });
+    reporter.detail(cacheReport.reasons.length > 0 ? `Cache: ${cacheReport.reasons.join('; ')}` : `Cache: everything reused (volume ${cache.name})`);
+    const [first] = images;
     return {
       ...written,
-      processes: assembled.processes,
-      defaultProcess: assembled.defaultProcess,
-      layers: assembled.layers.map((l) => ({ name: l.name, diffId: l.diffId, size: l.size ?? 0 })),
+      processes: first.processes,
+      defaultProcess: first.defaultProcess,
+      layers: first.layers.map((l) => ({ name: l.name, diffId: l.diffId, size: l.size ?? 0, reused: l.reused })),
+      platforms: images.map((i) => platformString(i.platform)),
+      cache: { volume: cache.name, ...cacheReport },
       builder: options.builder,
       runImage: run.name,
       timings,

@@ -67,7 +67,7 @@ function envFiles(layerDir: string): LaunchLayerEnv['envFiles'] {
 /** Names at the top of a directory in the container. */
 async function listDir(container: BuildContainer, dir: string): Promise<string[]> {
   // Not getArchive: a tar of the whole dir would copy the cache layers out too.
-  const result = await container.runAsRoot(['/bin/sh', '-c', 'cd "$1" && for f in * .[!.]*; do [ -e "$f" ] && echo "$f"; done; exit 0', 'sh', dir]);
+  const result = await container.runCommand(['/bin/sh', '-c', 'cd "$1" && for f in * .[!.]*; do [ -e "$f" ] && echo "$f"; done; exit 0', 'sh', dir]);
   return result.output.split('\n').filter(Boolean).sort();
 }
 

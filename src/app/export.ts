@@ -21,6 +21,7 @@ import { buildMetadataLabel, configMetadataToml, lifecycleMetadataLabel } from '
 import { Labels, PLATFORM_API, Paths } from '../cnb/spec';
 import { ExportError } from '../errors';
 import { readElf } from './elf';
+import { previousLayerShas } from './cache-report';
 import { writeLayer, type LayerSource, type SyntheticEntry } from '../image/layer';
 import { buildImageConfig, serializeConfig } from '../image/config';
 import type { Digest, ImageConfig, LayerFile, Platform, SerializedJson } from '../image/types';
@@ -34,12 +35,18 @@ export interface ExportInput {
   builder: BuilderInfo;
   buildpack: BuildpackDescriptor;
   workDir: string;
+  /** The platform this image is for (the buildpack built its binaries for it). */
+  platform: Platform;
+  /** The image the tag named before this build, whose layers may be reused. */
+  previous: ImageSummary | null;
 }
 
 export interface ExportedLayer {
   name: string;
   diffId: Digest;
   size: number;
+  /** The previous image with this tag had this very layer. */
+  reused?: boolean;
 }
 
 /**
@@ -52,7 +59,7 @@ export interface AssembledImage {
   /** The run image the layers go on, when there is one (not for static/scratch). */
   runImage?: { ref: string; diffIds: Digest[] };
   /** Layers on disk, after the run image's, in image order. */
-  layers: Array<{ name: string; diffId: Digest; path: string; size?: number }>;
+  layers: Array<{ name: string; diffId: Digest; path: string; size?: number; reused?: boolean }>;
   processes: ExportResult['processes'];
   defaultProcess: string;
 }
@@ -100,6 +107,11 @@ async function checkBinariesCanStart(input: ExportInput, processes: Process[]): 
     const binary = hostBinary(collected, process.command[0]);
     if (!binary || !existsSync(binary)) continue;
     const elf = readElf(binary);
+    if (elf && elf.machine !== input.platform.architecture) {
+      throw new ExportError(`${process.type} was built for ${elf.machine}, but the image is for ${input.platform.architecture}`, {
+        hint: 'Do not set GOARCH yourself: use --platform, which builds the binaries and the image for the same architecture.',
+      });
+    }
     if (!elf?.interpreter) continue;
     let present = false;
     if (run.kind === 'image') {
@@ -152,13 +164,13 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
   const make = (entries: LayerSource, root = false): Promise<LayerFile> =>
     writeLayer({ entries, outDir: layerDir, ...(root ? { uid: 0, gid: 0 } : owner) });
   // The layers this build adds on top of the base, in image order.
-  const added: Array<{ name: string; file: LayerFile }> = [];
-  const note = (name: string, file: LayerFile): LayerFile => {
-    reporter.detail(`Adding layer '${name}' ${file.diffId.slice(0, 19)} (${file.size} bytes)`);
-    return file;
-  };
+  const added: Array<{ name: string; file: LayerFile; reused: boolean }> = [];
+  const previousShas = previousLayerShas(input.previous);
   const add = (name: string, file: LayerFile): LayerFile => {
-    added.push({ name, file: note(name, file) });
+    // The lifecycle's words: a layer whose diffId the previous image has is reused.
+    const reused = previousShas.get(name) === file.diffId;
+    reporter.detail(`${reused ? 'Reusing' : 'Adding'} layer '${name}' ${file.diffId.slice(0, 19)} (${file.size} bytes)`);
+    added.push({ name, file, reused });
     return file;
   };
 
@@ -178,7 +190,7 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
       { type: 'dir', path: '/home/cnb', mode: 0o755, owner },
     ];
     if (existsSync(ca)) entries.push({ type: 'host-file', path: STATIC_BASE_CA_BUNDLE, hostPath: ca, mode: 0o644 });
-    const layer = note('static base', await make({ entries }, true));
+    const layer = await make({ entries }, true);
     baseLayers.push({ diffId: layer.diffId, path: layer.path });
     baseConfig = { Env: [`PATH=${DEFAULT_PATH}`, `SSL_CERT_FILE=${STATIC_BASE_CA_BUNDLE}`] };
   }
@@ -258,7 +270,7 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
   };
   const config = buildImageConfig({
     base: run.kind === 'image' ? baseImageConfig(run.summary) : null,
-    platform: { os: builder.os, architecture: builder.architecture },
+    platform: input.platform,
     layers: [
       ...(run.kind === 'static' ? [{ diffId: baseLayers[0].diffId, createdBy: 'gobuild-cnb: static run image' }] : []),
       ...added.map((l) => ({ diffId: l.file.diffId, createdBy: `gobuild-cnb: layer ${l.name}` })),
@@ -278,7 +290,7 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
     runImage: run.kind === 'image' ? { ref: run.name, diffIds: run.summary.diffIds } : undefined,
     layers: [
       ...baseLayers.filter((l): l is { diffId: Digest; path: string } => l.path !== undefined).map((l) => ({ name: 'static base', diffId: l.diffId, path: l.path })),
-      ...added.map((l) => ({ name: l.name, diffId: l.file.diffId, path: l.file.path, size: l.file.size })),
+      ...added.map((l) => ({ name: l.name, diffId: l.file.diffId, path: l.file.path, size: l.file.size, reused: l.reused })),
     ],
     processes: processes.map((p) => ({ type: p.type, command: p.command, args: p.args })),
     defaultProcess: defaultProcess.type,

@@ -8,15 +8,21 @@ import type { BuildOptions } from './options';
 import type { BuilderInfo } from './builder';
 import type { BuildpackDescriptor } from '../cnb/files';
 import { makeSourceFilter } from '../cnb/project';
-import { Paths, buildpackDir } from '../cnb/spec';
+import { Paths, buildpackDir, buildpackLayersDir } from '../cnb/spec';
 import { hostTreeEntries, ROOT, type InputEntry, type Owner } from './input-tar';
-import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, PHASE_WRAPPER } from './phases';
+import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
 
 /** The package's root: dist/app/ or src/app/ -> two levels up. */
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
 export const BUNDLED_BUILDPACK_DIR = join(PACKAGE_ROOT, 'buildpack');
 
 const rel = (absolute: string): string => absolute.replace(/^\//, '');
+
+/** The app dir under /workspace, owned by the build user; `.git` and project.toml excludes stay out. */
+export function appEntries(options: Pick<BuildOptions, 'appDir' | 'project'>, builder: Pick<BuilderInfo, 'uid' | 'gid'>): InputEntry[] {
+  const user: Owner = { uid: builder.uid, gid: builder.gid };
+  return [{ kind: 'dir', path: rel(Paths.app), mode: 0o755, owner: user }, ...hostTreeEntries(options.appDir, rel(Paths.app), user, makeSourceFilter(options.project))];
+}
 
 export function buildInputEntries(
   options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir'>,
@@ -27,9 +33,10 @@ export function buildInputEntries(
   const dir = (path: string, owner: Owner, mode = 0o755): InputEntry => ({ kind: 'dir', path: rel(path), mode, owner });
   const bpDir = rel(buildpackDir(buildpack.id, buildpack.version));
   return [
-    dir(Paths.app, user),
-    ...hostTreeEntries(options.appDir, rel(Paths.app), user, makeSourceFilter(options.project)),
+    ...appEntries(options, builder),
     dir(Paths.layers, user),
+    // The cache volume is mounted here: this entry hands its root to the build user.
+    dir(buildpackLayersDir(buildpack.id), user),
     dir(Paths.platform, ROOT),
     dir(Paths.platformEnv, ROOT),
     // Readable by the build user only: these may be credentials.
@@ -40,6 +47,7 @@ export function buildInputEntries(
     { kind: 'file', path: rel(BUILD_PLAN), mode: 0o644, owner: user, content: '' },
     dir(Paths.tools, ROOT),
     { kind: 'file', path: rel(PHASE_WRAPPER), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'phase.sh')) },
+    { kind: 'file', path: rel(RESTORE_SCRIPT), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'restore.sh')) },
     dir(Paths.buildpacks, ROOT),
     dir(bpDir.split('/').slice(0, -1).join('/'), ROOT),
     dir(bpDir, ROOT),

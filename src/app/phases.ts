@@ -36,6 +36,8 @@ export interface PhaseContext {
 }
 
 export const PHASE_WRAPPER = `${Paths.tools}/phase.sh`;
+/** Keeps only cache layers in the cache volume before a build (see assets/restore.sh). */
+export const RESTORE_SCRIPT = `${Paths.tools}/restore.sh`;
 /** Home of the build user when the builder does not set one (plain images have no such user). */
 export const BUILD_HOME = `${Paths.plans}/home`;
 export const DETECT_PLAN = `${Paths.plans}/plan.toml`;

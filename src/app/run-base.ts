@@ -9,6 +9,9 @@ import type { BuildOptions } from './options';
 import type { BuilderInfo } from './builder';
 import type { Reporter } from '../ui/reporter';
 import { ensureImage } from './images';
+import type { Platform } from '../image/types';
+import { platformString } from '../image/config';
+import { ImageUnavailableError } from '../errors';
 
 export type RunBase =
   | { kind: 'image'; name: string; summary: ImageSummary }
@@ -34,6 +37,27 @@ export async function resolveRunBase(
   if (name === 'static') return { kind: 'static', name };
   if (name === 'scratch') return { kind: 'scratch', name };
   return { kind: 'image', name, summary: await ensureImage(docker, name, options.pullPolicy, reporter, 'run image') };
+}
+
+/** Without --platform: the run image's platform, or the builder's for the built-in bases. */
+export function defaultPlatform(run: RunBase, builder: Pick<BuilderInfo, 'os' | 'architecture'>): Platform {
+  if (run.kind === 'image') {
+    const { os, architecture, variant } = run.summary;
+    return variant ? { os, architecture, variant } : { os, architecture };
+  }
+  return { os: builder.os, architecture: builder.architecture };
+}
+
+/** The daemon holds one platform of a tag: a run image of another platform cannot be the base. */
+export function checkRunImagePlatform(run: RunBase, platform: Platform): void {
+  if (run.kind !== 'image') return;
+  if (run.summary.os === platform.os && run.summary.architecture === platform.architecture) return;
+  throw new ImageUnavailableError(
+    `the run image ${run.name} is ${run.summary.os}/${run.summary.architecture}, not ${platformString(platform)}`,
+    {
+      hint: `Pull that platform of it (docker pull --platform ${platformString(platform)} ...) under another tag and pass it with --run-image, or use --run-image static for a static binary.`,
+    },
+  );
 }
 
 /** /etc/passwd and /etc/group of the static base: root and the build user, no login shells. */

@@ -61,6 +61,8 @@ export interface ContainerSummary {
   id: string;
   labels: Record<string, string>;
   state: string;
+  /** Seconds since the epoch. */
+  created: number;
 }
 
 export interface VolumeSummary {
@@ -91,7 +93,8 @@ export interface DockerClient {
   pathExists(id: string, path: string): Promise<boolean>;
   exec(id: string, spec: ExecSpec): Promise<number>;
   removeContainer(id: string): Promise<void>;
-  listContainers(labelFilter: string): Promise<ContainerSummary[]>;
+  /** Containers (running or not) with the label, optionally only those mounting a volume. */
+  listContainers(labelFilter: string, volume?: string): Promise<ContainerSummary[]>;
 
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   listVolumes(labelFilter: string): Promise<VolumeSummary[]>;

@@ -247,10 +247,12 @@ export class DockerodeClient implements DockerClient {
     }
   }
 
-  async listContainers(labelFilter: string): Promise<ContainerSummary[]> {
+  async listContainers(labelFilter: string, volume?: string): Promise<ContainerSummary[]> {
     try {
-      const list = await this.docker.listContainers({ all: true, filters: { label: [labelFilter] } });
-      return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State }));
+      const filters: Record<string, string[]> = { label: [labelFilter] };
+      if (volume) filters.volume = [volume];
+      const list = await this.docker.listContainers({ all: true, filters });
+      return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State, created: c.Created }));
     } catch (err) {
       throw translate(err, 'list containers');
     }

@@ -88,7 +88,8 @@ export class FakeDockerClient implements DockerClient {
   }
   async exec(id: string, spec: ExecSpec): Promise<number> {
     const line = spec.cmd.join(' ');
-    const program = spec.cmd.find((c) => c.startsWith('/cnb/buildpacks/')) ?? spec.cmd[0];
+    // The program that matters: the buildpack's bin/ or our script, not the env/sh wrappers.
+    const program = spec.cmd.find((c) => c.startsWith('/cnb/buildpacks/')) ?? spec.cmd.find((c) => c.startsWith('/cnb/')) ?? spec.cmd[0];
     this.calls.push(`exec ${id} ${spec.user} ${program}`);
     const rule = this.script.exec?.find((r) => line.includes(r.match));
     if (rule?.hook) await rule.hook();

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Restore, for a cache volume mounted at a buildpack's layers dir (the lifecycle's restorer):
+# keep the layers whose <layer>.toml says cache = true, with their metadata, and remove
+# everything else (launch layers, launch.toml, SBOMs), so the buildpack starts as if it had
+# only its cache. Runs as the build user, who owns the dir.
+# Usage: restore.sh <layers-dir>
+set -eu
+cd "$1"
+for entry in * .[!.]*; do
+  [ -e "$entry" ] || [ -L "$entry" ] || continue
+  name=${entry%.toml}
+  if [ -f "$name.toml" ] && grep -Eq '^[[:space:]]*cache[[:space:]]*=[[:space:]]*true' "$name.toml"; then
+    continue
+  fi
+  # Go makes module cache files read-only.
+  chmod -R u+w "$entry" 2>/dev/null || true
+  rm -rf "$entry"
+done

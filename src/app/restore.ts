@@ -1,0 +1,60 @@
+/**
+ * Steps in the build container between phases: the restorer's work on the cache volume, reading
+ * the cache layers' metadata, and resetting the app dir before building another platform.
+ */
+import type { BuildContainer } from './build-container';
+import type { BuilderInfo } from './builder';
+import type { BuildOptions } from './options';
+import type { TomlTable } from '../cnb/toml';
+import { parseLayerToml } from '../cnb/files';
+import { Paths } from '../cnb/spec';
+import { packEntries } from './input-tar';
+import { appEntries } from './inputs';
+import { GobuildError, ExitCode } from '../errors';
+
+import { RESTORE_SCRIPT } from './phases';
+
+async function step(container: BuildContainer, cmd: string[], what: string): Promise<void> {
+  const result = await container.runCommand(cmd);
+  if (result.exitCode !== 0) {
+    throw new GobuildError(`could not ${what} in the build container (exit ${result.exitCode})`, ExitCode.Failure, {
+      details: result.output.trim(),
+      hint: 'Rerun with --clear-cache; if it persists, rerun with --verbose --keep-container and look inside.',
+    });
+  }
+}
+
+/** Keep only cache layers in the buildpack's layers dir (the mounted cache volume). */
+export async function restoreCache(container: BuildContainer, layersDir: string): Promise<void> {
+  await step(container, ['/bin/sh', RESTORE_SCRIPT, layersDir], 'restore the build cache');
+}
+
+export interface CacheMetadata {
+  gocache?: TomlTable;
+  modcache?: TomlTable;
+}
+
+export async function readCacheMetadata(container: BuildContainer, layersDir: string): Promise<CacheMetadata> {
+  const read = async (name: string): Promise<TomlTable | undefined> => {
+    const text = await container.readFile(`${layersDir}/${name}.toml`);
+    if (!text) return undefined;
+    try {
+      return parseLayerToml(text.toString('utf8'), `${name}.toml`).metadata;
+    } catch {
+      return undefined;
+    }
+  };
+  return { gocache: await read('gocache'), modcache: await read('modcache') };
+}
+
+/** Before building another platform: the app as it came in, and only the cache layers. */
+export async function resetForNextPlatform(
+  container: BuildContainer,
+  layersDir: string,
+  builder: Pick<BuilderInfo, 'uid' | 'gid'>,
+  options: Pick<BuildOptions, 'appDir' | 'project'>,
+): Promise<void> {
+  await step(container, ['/bin/sh', '-c', 'cd "$1" && rm -rf -- * .[!.]* ..?*; exit 0', 'sh', Paths.app], 'reset the app dir');
+  await container.putArchive(packEntries(appEntries(options, builder)));
+  await restoreCache(container, layersDir);
+}

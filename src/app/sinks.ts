@@ -1,13 +1,19 @@
 /**
  * Export, second half: hand an assembled image to where the user wants it. One createSink()
- * picks the target (lifecycle image/handler.go, ko resolver.go).
+ * picks the target (lifecycle image/handler.go, ko resolver.go): the daemon (here), an OCI
+ * layout or archive (sinks/oci.ts), a registry (sinks/registry.ts). All of them get the same
+ * config bytes and layer diffIds, so the image ID is the same whatever the output.
  */
 import type { DockerClient, EngineInfo } from '../docker/client';
 import type { Reporter } from '../ui/reporter';
 import type { BuildOptions } from './options';
 import type { AssembledImage, ExportResult } from './export';
-import { dockerLoadArchive } from '../image/docker-archive';
+import { join } from 'node:path';
+import { dockerLoadArchive, type DockerArchiveLayer } from '../image/docker-archive';
 import { ExportError, UsageError } from '../errors';
+import { saveRunImageLayers } from './run-image-layers';
+import { OciArchiveSink, OciLayoutSink } from './sinks/oci';
+import { RegistrySink } from './sinks/registry';
 
 export type SinkResult = Pick<ExportResult, 'image' | 'id' | 'digest' | 'size'>;
 
@@ -31,7 +37,8 @@ export function withDefaultTag(ref: string): string {
 
 /**
  * The daemon: a `docker load` tarball. Run-image layers the daemon already holds go as blank
- * entries (cnb-spec.md section 6); the containerd image store refuses those.
+ * entries (cnb-spec.md section 6). The containerd image store refuses those: there they are
+ * sent in full, read back from the daemon with `docker save`.
  */
 export class DaemonSink implements ImageSink {
   constructor(private readonly ctx: SinkContext) {}
@@ -39,18 +46,16 @@ export class DaemonSink implements ImageSink {
   async write(images: AssembledImage[]): Promise<SinkResult> {
     if (images.length !== 1) throw new UsageError('the Docker daemon takes one platform at a time');
     const [image] = images;
-    const { docker, engine, options } = this.ctx;
+    const { docker, engine, options, reporter } = this.ctx;
+    let runLayers: DockerArchiveLayer[] = (image.runImage?.diffIds ?? []).map((diffId) => ({ diffId, blank: true as const }));
     if (image.runImage && engine.containerdSnapshotter) {
-      throw new ExportError('this Docker engine uses the containerd image store, which refuses the blank layers gobuild-cnb sends for the run image', {
-        hint: 'Use --output oci-archive:<file> and `docker load -i` it, or use an engine with the overlay2 storage driver.',
-      });
+      reporter.detail(`containerd image store: sending the run image's ${image.runImage.diffIds.length} layers in full`);
+      const files = await saveRunImageLayers(docker, image.runImage.ref, image.runImage.diffIds, join(this.ctx.workDir, 'run-image-layers'));
+      runLayers = files.map((file) => ({ diffId: file.diffId, path: file.path }));
     }
     const archive = dockerLoadArchive({
       configBytes: image.config.bytes,
-      layers: [
-        ...(image.runImage?.diffIds ?? []).map((diffId) => ({ diffId, blank: true as const })),
-        ...image.layers.map((l) => ({ diffId: l.diffId, path: l.path })),
-      ],
+      layers: [...runLayers, ...image.layers.map((l) => ({ diffId: l.diffId, path: l.path }))],
       repoTags: [withDefaultTag(options.tag)],
     });
     await docker.loadImage(archive);
@@ -64,7 +69,11 @@ export function createSink(ctx: SinkContext): ImageSink {
   switch (ctx.options.output.kind) {
     case 'docker':
       return new DaemonSink(ctx);
-    default:
-      throw new UsageError(`--output ${ctx.options.output.kind} is not supported yet`);
+    case 'oci':
+      return new OciLayoutSink(ctx, ctx.options.output.path);
+    case 'oci-archive':
+      return new OciArchiveSink(ctx, ctx.options.output.path);
+    case 'registry':
+      return new RegistrySink(ctx);
   }
 }

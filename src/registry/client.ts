@@ -8,13 +8,14 @@
  *   credentials or a Bearer token for their scope (cached, reused while it covers the scope).
  *   On a 401 the token is refreshed once; a second refusal is a RegistryAuthError naming the
  *   credential source that was tried.
- * - Requests go only to the registry host (upload locations elsewhere are refused) and to the
- *   token realm its challenge names.
+ * - Requests go only to the registry host (upload locations elsewhere are refused), to the
+ *   token realm its challenge names, and, without credentials, to where a blob download is
+ *   redirected (registries serve blobs from a storage host).
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Blob, Digest } from '../image/types';
 import { MediaType } from '../image/types';
 import { basicAuthorizationFor, mergeScopes, parseChallenge, repositoryScope, TokenCache, type Challenge } from './auth';
@@ -60,6 +61,8 @@ interface Response {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** The unread body, for a response the request asked to stream (`streamWhen`). */
+  stream?: http.IncomingMessage;
 }
 
 interface RequestBody {
@@ -76,7 +79,12 @@ interface RequestSpec {
   action: string;
   headers?: Record<string, string>;
   body?: RequestBody;
+  /** Statuses whose body is handed over unread (e.g. a blob's 200) instead of read whole. */
+  streamWhen?: (status: number) => boolean;
 }
+
+/** Redirects a blob download follows (registries send blobs from a storage host). */
+const MAX_BLOB_REDIRECTS = 5;
 
 /** A failure below HTTP (connect, DNS, TLS, timeout), as opposed to one reading a blob. */
 class TransportError extends Error {
@@ -216,6 +224,44 @@ export class RegistryClient {
     if (res.status !== 200) throw this.responseError(res, action);
     const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim();
     return { bytes: res.body, mediaType, digest: sha256Digest(res.body) };
+  }
+
+  /**
+   * Streams a blob. The stream fails at its end when the bytes do not hash to the digest (or
+   * their count differs from `size`). Redirects to a storage host are followed without
+   * credentials, as docker does.
+   */
+  async getBlob(repository: string, descriptor: { digest: Digest; size?: number }): Promise<Readable> {
+    const { digest, size } = descriptor;
+    const action = `download blob ${digest} from ${repository}`;
+    const streamWhen = (status: number): boolean => status === 200;
+    let res = await this.request({ method: 'GET', url: await this.url(`/v2/${repository}/blobs/${digest}`), scopes: [repositoryScope(repository, ['pull'])], action, streamWhen });
+    let url = this.resolvedBase();
+    for (let hops = 0; isRedirect(res.status) && hops < MAX_BLOB_REDIRECTS; hops++) {
+      const location = header(res, 'location');
+      if (!location) break;
+      url = new URL(location, url);
+      try {
+        res = await this.exchange('GET', url, { 'User-Agent': USER_AGENT }, undefined, streamWhen);
+      } catch (error) {
+        if (error instanceof TransportError) throw this.unreachable(error.error, url.protocol.slice(0, -1), url.host);
+        throw error;
+      }
+    }
+    if (res.status !== 200 || !res.stream) throw this.responseError(res, action, url.host);
+    const verified = new VerifyingStream(digest, size, `blob ${digest} from ${this.registry}/${repository}`, this.apiHost);
+    res.stream.on('error', (error) => verified.destroy(error));
+    return res.stream.pipe(verified);
+  }
+
+  /** A small blob (a config) read whole and checked against its digest. */
+  async getBlobBytes(repository: string, descriptor: { digest: Digest; size?: number }): Promise<Buffer> {
+    if (descriptor.size !== undefined && descriptor.size > MAX_RESPONSE_BYTES) {
+      throw new RegistryError(`blob ${descriptor.digest} is ${descriptor.size} bytes, too big to read into memory`, { host: this.apiHost });
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.getBlob(repository, descriptor)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   // --- uploads ---------------------------------------------------------------------------
@@ -410,7 +456,7 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...spec.headers };
     if (authorization) headers.Authorization = authorization;
     try {
-      return await this.exchange(spec.method, spec.url, headers, spec.body);
+      return await this.exchange(spec.method, spec.url, headers, spec.body, spec.streamWhen);
     } catch (error) {
       if (error instanceof TransportError) throw this.unreachable(error.error, spec.url.protocol.slice(0, -1));
       throw error;
@@ -419,8 +465,8 @@ export class RegistryClient {
 
   // --- transport -------------------------------------------------------------------------
 
-  /** One HTTP exchange; the response body is read whole (API answers are small). */
-  private exchange(method: string, url: URL, headers: Record<string, string>, body?: RequestBody): Promise<Response> {
+  /** One HTTP exchange; the response body is read whole (API answers are small) unless `streamWhen` says to hand it over. */
+  private exchange(method: string, url: URL, headers: Record<string, string>, body?: RequestBody, streamWhen?: (status: number) => boolean): Promise<Response> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (error: Error | undefined, res?: Response) => {
@@ -439,6 +485,10 @@ export class RegistryClient {
       // Insecure hosts get unverified TLS, as docker gives them.
       if (secure && isInsecureRegistry(url.host, this.insecureRegistries)) options.rejectUnauthorized = false;
       const req = (secure ? https : http).request(url, options, (res) => {
+        if (streamWhen?.(res.statusCode ?? 0)) {
+          settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0), stream: res });
+          return;
+        }
         const chunks: Buffer[] = [];
         let received = 0;
         res.on('data', (chunk: Buffer) => {
@@ -500,6 +550,40 @@ export class RegistryClient {
   private responseError(res: Response, action: string, host = this.apiHost): RegistryResponseError {
     const { errors, summary } = registryErrors(res);
     return new RegistryResponseError(`registry ${host} could not ${action}: ${summary}`, { host, status: res.status, errors });
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return [301, 302, 303, 307, 308].includes(status);
+}
+
+/** Passes bytes through; fails at the end when they do not hash to the expected digest. */
+class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  private received = 0;
+
+  constructor(
+    private readonly digest: Digest,
+    private readonly size: number | undefined,
+    private readonly what: string,
+    private readonly host: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.received += chunk.length;
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual: Digest = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.digest || (this.size !== undefined && this.received !== this.size)) {
+      callback(new RegistryError(`${this.what} is corrupt: got ${this.received} bytes hashing to ${actual}`, { host: this.host, hint: 'Retry; if it persists, the registry holds a damaged blob.' }));
+      return;
+    }
+    callback();
   }
 }
 

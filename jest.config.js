@@ -5,6 +5,9 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Docker tests share one engine and assert on its state (no container left behind): one
+  // test file at a time.
+  maxWorkers: 1,
   projects: [
     {
       displayName: 'unit',

@@ -92,15 +92,20 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
   let container: BuildContainer | undefined;
   let current = 'prepare';
   let phaseStarted = Date.now();
+  let phaseOpen = false;
   const begin = (phase: string, title: string): void => {
     interrupts.check();
     current = phase;
     phaseStarted = Date.now();
+    phaseOpen = true;
     reporter.phaseStart(phase, title);
   };
+  // With several platforms, build and export run once per platform: their times add up.
   const end = (): void => {
-    timings[current] = Date.now() - phaseStarted;
-    reporter.phaseEnd(current, true, timings[current]);
+    const ms = Date.now() - phaseStarted;
+    timings[current] = (timings[current] ?? 0) + ms;
+    phaseOpen = false;
+    reporter.phaseEnd(current, true, ms);
   };
 
   try {
@@ -223,7 +228,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
   } catch (err) {
     const interrupted = interrupts.signal;
     reporter.flush();
-    if (timings[current] === undefined) reporter.phaseEnd(current, false, Date.now() - phaseStarted);
+    if (phaseOpen) reporter.phaseEnd(current, false, Date.now() - phaseStarted);
     if (interrupted) interrupts.check();
     throw err;
   } finally {

@@ -199,7 +199,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       interrupts.check();
       if (index < platforms.length - 1) end();
     }
-    const written = await createSink({ options, docker, reporter, engine, workDir }).write(images);
+    const written = await createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images);
     end();
 
     const cacheReport = explainCache({

@@ -70,6 +70,8 @@ export interface ExportResult {
   id: string;
   /** Manifest digest, for registry and OCI outputs. */
   digest?: string;
+  /** Bytes of layer data sent to the daemon (0 when it had every layer). */
+  layerBytesSent?: number;
   size?: number;
   processes: Array<{ type: string; command: string[]; args: string[] }>;
   defaultProcess: string;

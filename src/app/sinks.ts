@@ -9,13 +9,16 @@ import type { Reporter } from '../ui/reporter';
 import type { BuildOptions } from './options';
 import type { AssembledImage, ExportResult } from './export';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { sharedPrefixLength } from './reuse';
+import type { Digest } from '../image/types';
 import { dockerLoadArchive, type DockerArchiveLayer } from '../image/docker-archive';
 import { ExportError, UsageError } from '../errors';
 import { saveRunImageLayers } from './run-image-layers';
 import { OciArchiveSink, OciLayoutSink } from './sinks/oci';
 import { RegistrySink } from './sinks/registry';
 
-export type SinkResult = Pick<ExportResult, 'image' | 'id' | 'digest' | 'size'>;
+export type SinkResult = Pick<ExportResult, 'image' | 'id' | 'digest' | 'size' | 'layerBytesSent'>;
 
 export interface ImageSink {
   write(images: AssembledImage[]): Promise<SinkResult>;
@@ -27,6 +30,8 @@ export interface SinkContext {
   reporter: Reporter;
   engine: EngineInfo;
   workDir: string;
+  /** Layers of the image the tag named before this build (the daemon holds them). */
+  previousDiffIds?: readonly Digest[];
 }
 
 /** `my-app` -> `my-app:latest`; a registry port (`host:5000/app`) is not a tag. */
@@ -53,15 +58,29 @@ export class DaemonSink implements ImageSink {
       const files = await saveRunImageLayers(docker, image.runImage.ref, image.runImage.diffIds, join(this.ctx.workDir, 'run-image-layers'));
       runLayers = files.map((file) => ({ diffId: file.diffId, path: file.path }));
     }
-    const archive = dockerLoadArchive({
-      configBytes: image.config.bytes,
-      layers: [...runLayers, ...image.layers.map((l) => ({ diffId: l.diffId, path: l.path }))],
-      repoTags: [withDefaultTag(options.tag)],
-    });
-    await docker.loadImage(archive);
+    // Layers that continue the chain of the previous image of the tag are in the daemon already.
+    const allDiffIds = [...runLayers.map((l) => l.diffId), ...image.layers.map((l) => l.diffId)];
+    const held = engine.containerdSnapshotter ? 0 : sharedPrefixLength(allDiffIds, this.ctx.previousDiffIds ?? []);
+    const ours: DockerArchiveLayer[] = image.layers.map((l, i) =>
+      runLayers.length + i < held ? { diffId: l.diffId, blank: true as const } : { diffId: l.diffId, path: l.path },
+    );
+    const sent = [...runLayers, ...ours].filter((l): l is { diffId: Digest; path: string } => 'path' in l);
+    let layerBytesSent = sent.reduce((sum, l) => sum + statSync(l.path).size, 0);
+    reporter.detail(`sending ${sent.length} of ${allDiffIds.length} layers to the daemon (${layerBytesSent} bytes)`);
+    const load = (layers: DockerArchiveLayer[]) =>
+      docker.loadImage(dockerLoadArchive({ configBytes: image.config.bytes, layers: [...runLayers, ...layers], repoTags: [withDefaultTag(options.tag)] }));
+    try {
+      await load(ours);
+    } catch (err) {
+      // The previous image may have gone between our look and the load: send our layers whole.
+      if (held <= runLayers.length) throw err;
+      reporter.detail(`the daemon refused the reused layers (${(err as Error).message}); sending them in full`);
+      await load(image.layers.map((l) => ({ diffId: l.diffId, path: l.path })));
+      layerBytesSent += image.layers.slice(0, held - runLayers.length).reduce((sum, l) => sum + statSync(l.path).size, 0);
+    }
     const loaded = await docker.inspectImage(image.config.digest);
     if (!loaded) throw new ExportError(`the daemon did not keep image ${image.config.digest} after docker load`);
-    return { image: options.tag, id: image.config.digest, size: loaded.size };
+    return { image: options.tag, id: image.config.digest, size: loaded.size, layerBytesSent };
   }
 }
 

@@ -6,6 +6,7 @@ import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
 import { buildContainersLeft, docker, httpGet, removeImage, runCli, startCli, REPO_ROOT, TEST_BUILDER } from '../helpers/cli';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const BUILDER_ARGS = ['--builder', TEST_BUILDER, '--pull-policy', 'never'];
 const HELLO = join(REPO_ROOT, 'fixtures', 'hello');
@@ -73,6 +74,25 @@ describeWithDocker('gobuild-cnb build', () => {
     expect(Object.keys(config.Labels)).toEqual(
       expect.arrayContaining(['io.buildpacks.lifecycle.metadata', 'io.buildpacks.build.metadata', 'io.buildpacks.project.metadata']),
     );
+  });
+
+  it('passes --env to the buildpack: the binary prints the version injected with ldflags', async () => {
+    const tag = 'gobuild-cnb-test/hello:it';
+    const result = await runCli(['build', HELLO, '-t', tag, ...BUILDER_ARGS, '--env', 'BP_GO_BUILD_LDFLAGS=-X main.version=1.2.3-it']);
+    expect(result.code).toBe(0);
+    expect(docker(['run', '--rm', tag, '--version'])).toBe('1.2.3-it');
+  });
+
+  it('keeps --env values out of the image, its config and the output', async () => {
+    const tag = 'gobuild-cnb-test/secret:it';
+    images.push(tag);
+    const secret = 's3cr3t-value-7f3a9c';
+    const result = await runCli(['build', multi.path, '-t', tag, ...BUILDER_ARGS, '--verbose', '--env', `GOPRIVATE_TOKEN=${secret}`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    expect(docker(['image', 'inspect', tag])).not.toContain(secret);
+    const saved = execFileSync('docker', ['save', tag], { maxBuffer: 512 * 1024 * 1024 });
+    expect(saved.includes(Buffer.from(secret))).toBe(false);
   });
 
   it('gives the same image ID for the same inputs', async () => {

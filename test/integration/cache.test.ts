@@ -12,6 +12,7 @@ const ARGS = ['--builder', TEST_BUILDER, '--pull-policy', 'never', '--env', 'BP_
 
 interface Result {
   id: string;
+  layerBytesSent: number;
   cache: { volume: string; status: string; reasons: string[] };
   layers: Array<{ name: string; reused?: boolean }>;
 }
@@ -56,6 +57,8 @@ describeWithDocker('build cache', () => {
     expect(warm.stderr).not.toMatch(/\[build\] encoding\/json\n/);
     expect(warmJson.id).toBe(coldJson.id);
     expect(warmJson.layers.every((l) => l.reused)).toBe(true);
+    expect(coldJson.layerBytesSent).toBeGreaterThan(0);
+    expect(warmJson.layerBytesSent).toBe(0);
   });
 
   it('says why when the flags changed', async () => {

@@ -64,7 +64,7 @@ describe('default build of an app with several commands under cmd/', () => {
   });
 
   test('logs each go command before it runs and how long it took', () => {
-    expect(result.stdout).toContain(`Running: go build -o ${join(sandbox.layers, 'targets', 'bin')}/ -buildmode=default -trimpath ./cmd/api ./cmd/worker`);
+    expect(result.stdout).toContain(`Running: go build -o ${join(sandbox.layers, 'gocache', 'linked', 'linux_amd64')}/ -buildmode=default -trimpath ./cmd/api ./cmd/worker`);
     expect(result.stdout).toMatch(/Completed in \d+\.\d{3}s/);
     expect(result.stdout).toContain("go list -buildmode=default -trimpath -f '{{.ImportPath}} {{.Name}}' ./cmd/api ./cmd/worker");
   });

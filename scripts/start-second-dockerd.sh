@@ -2,9 +2,9 @@
 # Starts a second Docker engine beside the machine's own, listening on tcp://127.0.0.1:PORT
 # (loopback only) and unix:///var/run/gobuild-cnb-docker2.sock, to test builds against a remote
 # engine (DOCKER_HOST=tcp://...). It shares nothing with the first engine: its own data root,
-# exec root, pid file and managed containerd (started under its exec root); no bridge and no
-# iptables rules, so it leaves the first engine's networking alone (containers get the host's
-# or no network). Needs root, like any dockerd.
+# exec root, pid file and managed containerd (started under its exec root), its own bridge
+# (gcnb-docker2) and no iptables rules, so it leaves the first engine's networking alone.
+# Needs root, like any dockerd.
 #
 #   scripts/start-second-dockerd.sh [--port PORT] [IMAGE...]
 #       start it (idempotent) and copy each IMAGE from the first engine (the one the docker CLI

@@ -90,6 +90,27 @@ export class BuildContainer {
     return { exitCode, output };
   }
 
+  /**
+   * The names at the top of `dir` and the contents of its small metadata files (`*.toml`,
+   * `*.json`), in one exec: each getArchive round trip costs tens of milliseconds, and a tar of
+   * the whole dir would copy the cache layers out too.
+   */
+  async inventory(dir: string): Promise<{ names: string[]; files: Map<string, string> }> {
+    const script =
+      'cd "$1" 2>/dev/null || exit 0; for f in * .[!.]*; do [ -e "$f" ] || continue; printf "\\001%s\\002" "$f";' +
+      ' case $f in *.toml|*.json) [ -f "$f" ] && cat "$f";; esac; done; exit 0';
+    const result = await this.runCommand(['/bin/sh', '-c', script, 'sh', dir]);
+    const names: string[] = [];
+    const files = new Map<string, string>();
+    for (const record of result.output.split('\u0001').slice(1)) {
+      const split = record.indexOf('\u0002');
+      const name = record.slice(0, split);
+      names.push(name);
+      if (/\.(toml|json)$/.test(name)) files.set(name, record.slice(split + 1));
+    }
+    return { names: names.sort(), files };
+  }
+
   async getArchive(path: string): Promise<Readable | null> {
     return this.docker.getArchive(this.id, path);
   }

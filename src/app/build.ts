@@ -192,8 +192,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       begin('export', `Exporting ${options.tag}${label}`);
       const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter);
       if (run.kind === 'static' && index === 0) await copyCaBundle(container, workDir, reporter);
-      cacheAfter = await readCacheMetadata(container, layersDir);
-      targetsAfter = collected.layers.find((l) => l.name === 'targets')?.metadata;
+      cacheAfter = { gocache: collected.layerMetadata.gocache, modcache: collected.layerMetadata.modcache };
+      targetsAfter = collected.layerMetadata.targets;
       interrupts.check();
       images.push(await assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, platform, previous }));
       interrupts.check();

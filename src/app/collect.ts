@@ -33,8 +33,9 @@ export interface CollectedBuild {
   launch: LaunchToml;
   /** Launch layers, sorted by name (the lifecycle's order within a buildpack). */
   layers: CollectedLayer[];
-  /** All layer metadata, cache layers included, for reports and the lifecycle label. */
+  /** Types and [metadata] of every layer, cache layers included, for reports. */
   layerTypes: Record<string, LayerTypes>;
+  layerMetadata: Record<string, TomlTable>;
   sboms: CollectedFile[];
   appHostDir: string;
   launcherHostPath?: string;
@@ -64,13 +65,6 @@ function envFiles(layerDir: string): LaunchLayerEnv['envFiles'] {
   return files;
 }
 
-/** Names at the top of a directory in the container. */
-async function listDir(container: BuildContainer, dir: string): Promise<string[]> {
-  // Not getArchive: a tar of the whole dir would copy the cache layers out too.
-  const result = await container.runCommand(['/bin/sh', '-c', 'cd "$1" && for f in * .[!.]*; do [ -e "$f" ] && echo "$f"; done; exit 0', 'sh', dir]);
-  return result.output.split('\n').filter(Boolean).sort();
-}
-
 export async function collectBuild(
   container: BuildContainer,
   buildpack: BuildpackDescriptor,
@@ -80,22 +74,23 @@ export async function collectBuild(
 ): Promise<CollectedBuild> {
   const escaped = escapeBuildpackId(buildpack.id);
   const layersDir = buildpackLayersDir(buildpack.id);
-  const names = await listDir(container, layersDir);
+  const { names, files } = await container.inventory(layersDir);
   reporter.detail(`buildpack wrote: ${names.join(', ') || '(nothing)'}`);
 
-  const launchText = names.includes('launch.toml') ? await container.readFile(`${layersDir}/launch.toml`) : null;
-  const launch = launchText ? parseLaunchToml(launchText.toString('utf8'), `${layersDir}/launch.toml`) : { processes: [], labels: [] };
+  const launchText = files.get('launch.toml');
+  const launch = launchText !== undefined ? parseLaunchToml(launchText, `${layersDir}/launch.toml`) : { processes: [], labels: [] };
 
   const layers: CollectedLayer[] = [];
   const layerTypes: Record<string, LayerTypes> = {};
+  const layerMetadata: Record<string, TomlTable> = {};
   const sboms: CollectedFile[] = [];
   for (const file of names) {
     const sbom = SBOM_FILE.exec(file);
     if (sbom) {
       const hostPath = join(destDir, 'sbom', file);
       mkdirSync(join(destDir, 'sbom'), { recursive: true });
-      const content = await container.readFile(`${layersDir}/${file}`);
-      if (!content) continue;
+      const content = files.get(file);
+      if (content === undefined) continue;
       writeFileSync(hostPath, content);
       const owner = sbom[1] === 'launch' ? '' : `/${sbom[1]}`;
       sboms.push({ hostPath, imagePath: `${Paths.layers}/sbom/launch/${escaped}${owner}/sbom.${sbom[2]}.json` });
@@ -103,10 +98,11 @@ export async function collectBuild(
     }
     if (!file.endsWith('.toml') || RESERVED_TOMLS.has(file)) continue;
     const name = file.slice(0, -'.toml'.length);
-    const text = await container.readFile(`${layersDir}/${file}`);
-    if (!text) continue;
-    const parsed = parseLayerToml(text.toString('utf8'), `${layersDir}/${file}`);
+    const text = files.get(file);
+    if (text === undefined) continue;
+    const parsed = parseLayerToml(text, `${layersDir}/${file}`);
     layerTypes[name] = parsed.types;
+    layerMetadata[name] = parsed.metadata;
     if (!parsed.types.launch) continue;
     const hostDir = join(destDir, 'layers', name);
     if (!(await copyOut(container, `${layersDir}/${name}`, join(destDir, 'layers')))) {
@@ -136,5 +132,5 @@ export async function collectBuild(
   if (builder.isCnbBuilder && (await copyOut(container, Paths.launcher, join(destDir, 'launcher')))) {
     launcherHostPath = join(destDir, 'launcher', 'launcher');
   }
-  return { launch, layers, layerTypes, sboms, appHostDir, launcherHostPath };
+  return { launch, layers, layerTypes, layerMetadata, sboms, appHostDir, launcherHostPath };
 }

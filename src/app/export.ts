@@ -6,8 +6,9 @@
  * the process-types layer. Layers are written reproducibly by src/image, so the same inputs
  * give the same image ID.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { blobCacheDir } from './run-image-layers';
 import type { DockerClient, ImageSummary } from '../docker/client';
 import type { Reporter } from '../ui/reporter';
 import type { BuildOptions } from './options';
@@ -102,6 +103,37 @@ function hostBinary(collected: CollectedBuild, command: string): string | undefi
   return undefined;
 }
 
+/** Run images are immutable by ID, so what a probe found is kept in the user's cache. */
+function probeCacheFile(): string {
+  return join(dirname(blobCacheDir()), 'run-image-paths.json');
+}
+
+/** Whether the run image has `path`: a container is created (never started) and looked into. */
+async function runImageHasPath(docker: DockerClient, imageId: string, ref: string, path: string): Promise<boolean> {
+  const key = `${imageId} ${path}`;
+  let known: Record<string, boolean> = {};
+  try {
+    known = JSON.parse(readFileSync(probeCacheFile(), 'utf8')) as Record<string, boolean>;
+  } catch {
+    // No cache yet, or an unreadable one: probe.
+  }
+  if (key in known) return known[key];
+  const probe = await docker.createContainer({ image: ref, user: '0:0', labels: { [Labels.buildContainer]: 'run-image-probe' }, cmd: ['true'], entrypoint: [] });
+  let present: boolean;
+  try {
+    present = await docker.pathExists(probe, path);
+  } finally {
+    await docker.removeContainer(probe);
+  }
+  try {
+    mkdirSync(dirname(probeCacheFile()), { recursive: true });
+    writeFileSync(probeCacheFile(), JSON.stringify({ ...known, [key]: present }));
+  } catch {
+    // A cache we cannot write only costs the next build a probe.
+  }
+  return present;
+}
+
 /** A binary that needs a dynamic loader cannot start on a run image without one: say so now. */
 async function checkBinariesCanStart(input: ExportInput, processes: Process[]): Promise<void> {
   const { collected, run, docker } = input;
@@ -115,21 +147,7 @@ async function checkBinariesCanStart(input: ExportInput, processes: Process[]): 
       });
     }
     if (!elf?.interpreter) continue;
-    let present = false;
-    if (run.kind === 'image') {
-      const probe = await docker.createContainer({
-        image: run.name,
-        user: '0:0',
-        labels: { [Labels.buildContainer]: 'run-image-probe' },
-        cmd: ['true'],
-        entrypoint: [],
-      });
-      try {
-        present = await docker.pathExists(probe, elf.interpreter);
-      } finally {
-        await docker.removeContainer(probe);
-      }
-    }
+    const present = run.kind === 'image' && (await runImageHasPath(docker, run.summary.id, run.name, elf.interpreter));
     if (!present) {
       throw new ExportError(
         `${process.type} is linked against a C library (it needs ${elf.interpreter}), but the run image ${run.name} has none`,

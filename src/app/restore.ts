@@ -35,16 +35,17 @@ export interface CacheMetadata {
 }
 
 export async function readCacheMetadata(container: BuildContainer, layersDir: string): Promise<CacheMetadata> {
-  const read = async (name: string): Promise<TomlTable | undefined> => {
-    const text = await container.readFile(`${layersDir}/${name}.toml`);
-    if (!text) return undefined;
+  const { files } = await container.inventory(layersDir);
+  const read = (name: string): TomlTable | undefined => {
+    const text = files.get(`${name}.toml`);
+    if (text === undefined) return undefined;
     try {
-      return parseLayerToml(text.toString('utf8'), `${name}.toml`).metadata;
+      return parseLayerToml(text, `${name}.toml`).metadata;
     } catch {
       return undefined;
     }
   };
-  return { gocache: await read('gocache'), modcache: await read('modcache') };
+  return { gocache: read('gocache'), modcache: read('modcache') };
 }
 
 /** Before building another platform: the app as it came in, and only the cache layers. */

@@ -6,11 +6,8 @@
  */
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { pack, type Pack } from 'tar-stream';
-
-type Headers = Parameters<Pack['entry']>[0];
+import type { Readable } from 'node:stream';
+import { addTarEntry, tarStream, type TarHeader } from '../image/tar';
 
 export type InputEntry =
   | { kind: 'dir'; path: string; mode: number; owner: Owner }
@@ -62,7 +59,7 @@ export function hostTreeEntries(
   return entries;
 }
 
-function header(entry: InputEntry): Headers {
+function header(entry: InputEntry): TarHeader {
   const base = { name: entry.path, uid: entry.owner.uid, gid: entry.owner.gid, mtime: new Date() };
   switch (entry.kind) {
     case 'dir':
@@ -76,26 +73,13 @@ function header(entry: InputEntry): Headers {
   }
 }
 
-async function writeEntry(tar: Pack, entry: InputEntry): Promise<void> {
-  if (entry.kind === 'host-file') {
-    const sink = tar.entry(header(entry));
-    await pipeline(createReadStream(entry.hostPath), sink);
-    return;
-  }
-  await new Promise<void>((resolve, reject) => {
-    const done = (err?: Error | null): void => (err ? reject(err) : resolve());
-    if (entry.kind === 'file') tar.entry(header(entry), entry.content, done);
-    else tar.entry(header(entry), done);
-  });
-}
-
 /** A tar stream of the entries, produced lazily (file contents are streamed, not buffered). */
 export function packEntries(entries: readonly InputEntry[]): Readable {
-  const tar = pack();
-  (async () => {
-    for (const entry of entries) await writeEntry(tar, entry);
-    tar.finalize();
-  })().catch((err: Error) => tar.destroy(err));
-  // tar-stream speaks streamx; Docker's client wants a Node stream.
-  return Readable.from(tar);
+  return tarStream(async (tar) => {
+    for (const entry of entries) {
+      const body =
+        entry.kind === 'host-file' ? () => createReadStream(entry.hostPath) : entry.kind === 'file' ? Buffer.from(entry.content) : undefined;
+      await addTarEntry(tar, header(entry), body);
+    }
+  });
 }

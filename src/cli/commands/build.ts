@@ -48,7 +48,8 @@ Examples:
   gobuild-cnb build . -t 127.0.0.1:5000/my-app --publish --insecure-registry 127.0.0.1:5000
   gobuild-cnb build . -t my-app --json | jq -r .id
 
-stdout holds only the result ("<image> <id>", or the JSON object with --json); the story goes to stderr.`,
+stdout holds only the result ("<image> <id>"; "<repository>@<digest>" with --publish; or the JSON
+object with --json); the story goes to stderr.`,
     )
     .action(async (appDir: string, flags: BuildFlags) => {
       const options = resolveBuildOptions(appDir, flags, {
@@ -59,8 +60,14 @@ stdout holds only the result ("<image> <id>", or the JSON object with --json); t
       const reporter = new ConsoleReporter({ verbose: options.verbose });
       const result = await runBuild(options, { docker: new DockerodeClient(), reporter });
       printSummary(result, reporter);
-      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.image} ${result.id}\n`);
+      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${resultLine(result, options.output.kind)}\n`);
     });
+}
+
+/** stdout: what a script needs. A pushed image is named by its digest, so it can be pulled as printed. */
+export function resultLine(result: Pick<BuildResult, 'image' | 'id' | 'digest'>, output: string): string {
+  if (output === 'registry' && result.digest) return `${result.image.replace(/:[^/:]+$/, '')}@${result.digest}`;
+  return `${result.image} ${result.id}`;
 }
 
 function printSummary(result: BuildResult, reporter: ConsoleReporter): void {

@@ -69,7 +69,9 @@ function prepareApps(names, workDir, packages) {
 async function environment(engine) {
   const out = async (cmd, args) => (await run(cmd, args, { timeoutMs: 60_000 })).stdout.trim();
   const cpuModel = (/model name\s*:\s*(.+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || os.cpus()[0]?.model || 'unknown';
-  const commit = await out('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%h %s']);
+  const commit = await out('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%h']);
+  // The CLI is built from the working tree, which may hold work not committed yet.
+  const dirty = (await out('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'src', 'buildpack', 'assets'])) !== '';
   const goVersion =
     (await out('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "io.gobuild-cnb.go-version"}}', tools.BUILDER])) ||
     (await out('docker', ['run', '--rm', tools.BUILDER, 'go', 'env', 'GOVERSION']));
@@ -82,7 +84,7 @@ async function environment(engine) {
     node: process.version,
     goVersion,
     dockerServer: await out('docker', ['version', '--format', '{{.Server.Version}}']),
-    gobuildVersion: `${await out(tools.CLI, ['--version'])} (commit ${commit})`,
+    gobuildVersion: `${await out(tools.CLI, ['--version'])} (commit ${commit}${dirty ? ' plus uncommitted changes' : ''})`,
     builder: tools.BUILDER,
     runImage: tools.RUN_IMAGE,
     dockerBuild: engine ? engine.description : 'not run',
@@ -104,8 +106,10 @@ async function benchmark({ apps, toolList, runs }) {
     for (const app of apps) {
       for (const scenario of report.SCENARIOS) {
         if (scenario === 'one-line') editOneLine(app.editFile, `${r}-${Date.now()}`, app.marker);
-        // Tools take turns within a scenario, so a noisy moment on the machine hits all of them alike.
-        for (const tool of toolList) {
+        // Tools take turns within a scenario, so a noisy moment on the machine hits all of them
+        // alike, and who goes first rotates from run to run.
+        const order = toolList.map((_, i) => toolList[(i + r - 1) % toolList.length]);
+        for (const tool of order) {
           if (scenario === 'cold') await tool.reset(app);
           const sample = await tool.build(app, scenario);
           if (scenario === 'no-change' && sample.imageId) {

@@ -16,7 +16,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { run, stopRunning } = require('./bench/exec');
+const { run, stopRunning, waitForIdle } = require('./bench/exec');
 const { generateMidApp, editOneLine } = require('./bench/gen-app');
 const tools = require('./bench/tools');
 const { measurePeakMemory } = require('./bench/peak-memory');
@@ -140,19 +140,23 @@ async function main() {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gobuild-cnb-bench-'));
   const toolList = [];
   let apps = [];
-  let cleaning = false;
-  const cleanup = async () => {
-    if (cleaning) return;
-    cleaning = true;
-    log('cleaning up images, volumes, builder cache and temp files');
-    for (const tool of toolList) await tool.cleanup(apps).catch((e) => log(`cleanup of ${tool.title}: ${e.message}`));
-    fs.rmSync(workDir, { recursive: true, force: true });
-  };
+  let cleaning = null;
+  // One cleanup, however many paths ask for it (the end of the run, a failure, a signal).
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      log('cleaning up images, volumes, builder cache and temp files');
+      for (const tool of toolList) await tool.cleanup(apps).catch((e) => log(`cleanup of ${tool.title}: ${e.message}`));
+      fs.rmSync(workDir, { recursive: true, force: true });
+    })());
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       log(`${signal}: stopping`);
+      // Let the stopped commands finish their own cleanup (gobuild-cnb removes its build
+      // container, which holds the cache volume) before removing what the bench made.
       stopRunning();
-      cleanup().finally(() => process.exit(130));
+      waitForIdle(30_000)
+        .then(cleanup)
+        .finally(() => process.exit(130));
     });
   }
 

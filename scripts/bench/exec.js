@@ -5,15 +5,23 @@ const { spawn } = require('node:child_process');
 /** Process groups of the commands still running, so an interrupted bench can stop them. */
 const running = new Set();
 
-/** Kills every command run() started that is still running (each is its own process group). */
-function stopRunning() {
-  for (const pgid of running) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
   }
+}
+
+/**
+ * Stops every command run() started that is still running (each is its own process group):
+ * SIGTERM first, so gobuild-cnb removes its build container and docker build cancels, then
+ * SIGKILL for whatever is left after 20 s.
+ */
+function stopRunning() {
+  const groups = [...running];
+  for (const pgid of groups) killGroup(pgid, 'SIGTERM');
+  setTimeout(() => groups.filter((g) => running.has(g)).forEach((g) => killGroup(g, 'SIGKILL')), 20_000).unref();
 }
 
 /**
@@ -32,11 +40,7 @@ function run(cmd, args, { timeoutMs = 600_000, env = process.env, cwd } = {}) {
     child.stderr.on('data', (b) => err.push(b));
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killGroup(child.pid, 'SIGKILL');
     }, timeoutMs);
     let finished = false;
     const finish = (code) => {
@@ -64,6 +68,12 @@ async function runOrThrow(cmd, args, options) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${result.code}:\n${tail}`);
   }
   return result;
+}
+
+/** Resolves once no command run() started is running, or after timeoutMs. */
+async function waitForIdle(timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
 }
 
 function median(values) {
@@ -111,4 +121,4 @@ function layerBytesSent(result) {
   return layers.filter((l) => !l.reused).reduce((sum, l) => sum + (typeof l.size === 'number' ? l.size : 0), 0);
 }
 
-module.exports = { run, runOrThrow, stopRunning, median, parseTimeVMaxRss, parseJsonResult, layerBytesSent };
+module.exports = { run, runOrThrow, stopRunning, waitForIdle, median, parseTimeVMaxRss, parseJsonResult, layerBytesSent };

@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { run, parseTimeVMaxRss, parseJsonResult } = require('./exec');
 const { generateEmbedApp } = require('./gen-app');
-const { CLI, BUILDER, IMAGE_REPO_PREFIX } = require('./tools');
+const { CLI, BUILDER, IMAGE_REPO_PREFIX, removeVolumes } = require('./tools');
 
 const TIMEOUT_MS = 15 * 60_000;
 
@@ -65,7 +65,7 @@ async function measurePeakMemory(workDir, layerMb) {
   } finally {
     fs.rmSync(appDir, { recursive: true, force: true });
     await run('docker', ['rmi', '-f', tag], { timeoutMs: 120_000 });
-    await run('docker', ['volume', 'rm', '-f', volume], { timeoutMs: 60_000 });
+    await removeVolumes([volume]);
   }
 }
 

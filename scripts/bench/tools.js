@@ -25,6 +25,15 @@ async function removeImage(ref) {
   await run('docker', ['rmi', '-f', ref], { timeoutMs: 120_000 });
 }
 
+/** Removes volumes, retrying a few times: a container that used one may still be going away. */
+async function removeVolumes(names) {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const r = await run('docker', ['volume', 'rm', '-f', ...names], { timeoutMs: 60_000 });
+    if (r.code === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 async function imageId(ref) {
   const r = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { timeoutMs: 30_000 });
   return r.code === 0 ? r.stdout.trim() : null;
@@ -51,10 +60,8 @@ const gobuild = {
     };
   },
   async cleanup(apps) {
-    for (const app of apps) {
-      await removeImage(imageName(app, 'gobuild'));
-      await run('docker', ['volume', 'rm', '-f', this.cacheVolume(app)], { timeoutMs: 60_000 });
-    }
+    for (const app of apps) await removeImage(imageName(app, 'gobuild'));
+    await removeVolumes(apps.map((app) => this.cacheVolume(app)));
   },
 };
 
@@ -127,7 +134,7 @@ const floor = {
   title: 'floor (go build)',
   volume: (app) => `${IMAGE_REPO_PREFIX}-${app.name}-floor-gocache`,
   async reset(app) {
-    await run('docker', ['volume', 'rm', '-f', this.volume(app)], { timeoutMs: 60_000 });
+    await removeVolumes([this.volume(app)]);
     await runOrThrow('docker', ['volume', 'create', '--label', LABEL, this.volume(app)], { timeoutMs: 60_000 });
   },
   async build(app) {
@@ -138,8 +145,8 @@ const floor = {
     return { ms: r.ms, bytesSent: null, imageId: null, detail: null };
   },
   async cleanup(apps) {
-    for (const app of apps) await run('docker', ['volume', 'rm', '-f', this.volume(app)], { timeoutMs: 60_000 });
+    await removeVolumes(apps.map((app) => this.volume(app)));
   },
 };
 
-module.exports = { gobuild, floor, dockerBuildTool, detectDockerBuild, CLI, BUILDER, RUN_IMAGE, LABEL, IMAGE_REPO_PREFIX };
+module.exports = { removeVolumes, gobuild, floor, dockerBuildTool, detectDockerBuild, CLI, BUILDER, RUN_IMAGE, LABEL, IMAGE_REPO_PREFIX };

@@ -65,8 +65,20 @@ export function docker(args: string[], env?: NodeJS.ProcessEnv): string {
   return execFileSync('docker', args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 }).trim();
 }
 
-export function buildContainersLeft(env?: NodeJS.ProcessEnv): string[] {
-  return docker(['ps', '-aq', '--filter', 'label=io.gobuild-cnb.build'], env).split('\n').filter(Boolean);
+/**
+ * Build containers of the tests still in the engine. Tests name their images gobuild-cnb-test/...
+ * or their cache volumes gobuild-cnb-test-..., so a container counts when it mounts such a
+ * volume: builds of other programs on the same engine (a benchmark, a developer) are not ours.
+ */
+export function buildContainersLeft(env?: NodeJS.ProcessEnv, scope = 'gobuild-cnb-test'): string[] {
+  const ids = docker(['ps', '-aq', '--filter', 'label=io.gobuild-cnb.build'], env).split('\n').filter(Boolean);
+  return ids.filter((id) => {
+    try {
+      return docker(['inspect', '--format', '{{range .Mounts}}{{.Name}} {{end}}', id], env).includes(scope);
+    } catch {
+      return false; // removed meanwhile
+    }
+  });
 }
 
 export function removeImage(ref: string): void {

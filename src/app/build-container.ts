@@ -20,7 +20,7 @@ export interface PhaseResult {
 const OUTPUT_TAIL_BYTES = 64 * 1024;
 
 export class BuildContainer {
-  private removed = false;
+  private removal?: Promise<void>;
 
   private constructor(
     private readonly docker: DockerClient,
@@ -139,9 +139,13 @@ export class BuildContainer {
     });
   }
 
-  async remove(): Promise<void> {
-    if (this.removed) return;
-    this.removed = true;
-    await this.docker.removeContainer(this.id);
+  /** Removes the container once; every caller gets the same removal. */
+  remove(): Promise<void> {
+    if (!this.removal) {
+      this.removal = this.docker.removeContainer(this.id);
+      // Handled by whoever awaits it (the build's finally); not an unhandled rejection meanwhile.
+      this.removal.catch(() => undefined);
+    }
+    return this.removal;
   }
 }

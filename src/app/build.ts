@@ -110,16 +110,15 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
 
   try {
     begin('prepare', `Preparing builder ${options.builder}`);
-    const engine = await docker.info();
+    const buildpack = readBuildpack(options.buildpackDir);
+    // Independent look-ups go together: each is a round trip to the engine.
+    const [engine, builderImage] = await Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder')]);
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
     reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
-    const buildpack = readBuildpack(options.buildpackDir);
-    const builder = describeBuilder(options.builder, await ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder'));
+    const builder = describeBuilder(options.builder, builderImage);
     interrupts.check();
-    const run = await resolveRunBase(docker, options, builder, reporter);
+    const [run, cache] = await Promise.all([resolveRunBase(docker, options, builder, reporter), prepareCacheVolume(docker, options, reporter)]);
     reporter.detail(`run image: ${run.name}; build user ${builder.uid}:${builder.gid}`);
-
-    const cache = await prepareCacheVolume(docker, options, reporter);
     const layersDir = buildpackLayersDir(buildpack.id);
     const buildId = randomBytes(6).toString('hex');
     container = await BuildContainer.create(docker, {
@@ -192,6 +191,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       begin('export', `Exporting ${options.tag}${label}`);
       const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter);
       if (run.kind === 'static' && index === 0) await copyCaBundle(container, workDir, reporter);
+      // Everything is out of the container after the last platform: it goes while the image is written.
+      if (index === platforms.length - 1 && !options.keepContainer) void container.remove();
       cacheAfter = { gocache: collected.layerMetadata.gocache, modcache: collected.layerMetadata.modcache };
       targetsAfter = collected.layerMetadata.targets;
       interrupts.check();

@@ -10,7 +10,7 @@ import { RecordingReporter } from '../ui/reporter';
 import { defaultCacheVolumeName } from './cache-volume';
 import { FakeDockerClient, imageSummary } from '../../test/helpers/fake-docker';
 import { testdir, type TestDir } from '../../test/helpers/testdir';
-import { BuildFailedError, DetectError, DetectFailedError, ExitCode, ImageUnavailableError, InterruptedError } from '../errors';
+import { BuildFailedError, DetectError, DetectFailedError, ExitCode, ImageUnavailableError, InterruptedError, UsageError } from '../errors';
 
 const BUILDER = 'example/builder:1';
 const RUN = 'example/run:1';
@@ -95,6 +95,19 @@ describe('runBuild orchestration', () => {
     await expect(runBuild(options({ keepContainer: true }), { docker, reporter, signals: new EventEmitter() })).rejects.toThrow();
     expect(docker.removed).toEqual([]);
     expect(reporter.lines.join('\n')).toMatch(/docker exec -it container-1 sh/);
+  });
+
+  it('refuses an --output oci: path that is not a layout before touching Docker', async () => {
+    const docker = new FakeDockerClient({ images });
+    const taken = testdir({ 'notes.txt': 'mine\n' });
+    try {
+      const err = await runBuild(options({ output: `oci:${taken.path}` }), { docker, reporter: new RecordingReporter(), signals: new EventEmitter() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message).toMatch(/neither empty nor an OCI image layout/);
+      expect(docker.calls).toEqual([]);
+    } finally {
+      taken.cleanup();
+    }
   });
 
   it('fails before creating a container when the builder is missing under --pull-policy never', async () => {

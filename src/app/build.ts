@@ -29,7 +29,7 @@ import type { Platform } from '../image/types';
 import type { TomlTable } from '../cnb/toml';
 import { collectBuild } from './collect';
 import { assembleImage, type AssembledImage, type ExportResult } from './export';
-import { createSink } from './sinks';
+import { createSink, preflightOutput } from './sinks';
 
 export interface BuildDeps {
   docker: DockerClient;
@@ -111,6 +111,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
   try {
     begin('prepare', `Preparing builder ${options.builder}`);
     const buildpack = readBuildpack(options.buildpackDir);
+    // An output that cannot be written is said before minutes of building, not after.
+    await preflightOutput(options);
     // Independent look-ups go together: each is a round trip to the engine.
     const [engine, builderImage] = await Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder')]);
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);

@@ -17,6 +17,9 @@ import { ExportError, UsageError } from '../errors';
 import { saveRunImageLayers } from './run-image-layers';
 import { OciArchiveSink, OciLayoutSink } from './sinks/oci';
 import { RegistrySink } from './sinks/registry';
+import { checkOciTarget } from '../image/oci-layout';
+import { RegistryClients } from '../registry/clients';
+import { parseReference } from '../registry/reference';
 
 export type SinkResult = Pick<ExportResult, 'image' | 'id' | 'digest' | 'size' | 'layerBytesSent'>;
 
@@ -81,6 +84,25 @@ export class DaemonSink implements ImageSink {
     const loaded = await docker.inspectImage(image.config.digest);
     if (!loaded) throw new ExportError(`the daemon did not keep image ${image.config.digest} after docker load`);
     return { image: options.tag, id: image.config.digest, size: loaded.size, layerBytesSent };
+  }
+}
+
+/**
+ * Says before the build, not after minutes of it, when the output cannot be written: an OCI
+ * path that is not a layout, a registry that does not answer or refuses the push.
+ */
+export async function preflightOutput(options: Pick<BuildOptions, 'output' | 'tag' | 'insecureRegistries'>): Promise<void> {
+  const { output } = options;
+  if (output.kind === 'oci' || output.kind === 'oci-archive') {
+    await checkOciTarget(output.kind, output.path);
+  } else if (output.kind === 'registry') {
+    const reference = parseReference(options.tag);
+    const registries = new RegistryClients(options.insecureRegistries);
+    try {
+      await registries.get(reference.registry).checkPushAccess(reference.repository);
+    } finally {
+      registries.close();
+    }
   }
 }
 

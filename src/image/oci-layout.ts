@@ -92,11 +92,28 @@ const notALayout = (dir: string, why: string): UsageError =>
 
 /** The top-level descriptors of the layout at `dir` (created when missing); refuses anything else. */
 async function openLayoutDir(dir: string): Promise<Descriptor[]> {
-  const info = await statOrNull(dir);
-  if (!info) {
-    await mkdir(dir, { recursive: true });
-    return [];
+  const existing = await existingLayout(dir);
+  if (existing) return existing;
+  await mkdir(dir, { recursive: true });
+  return [];
+}
+
+/**
+ * Checks, before any work is done, that the output can be written: a layout dir that is new,
+ * empty or already a layout; an archive path that is not a directory.
+ */
+export async function checkOciTarget(kind: 'oci' | 'oci-archive', path: string): Promise<void> {
+  if (kind === 'oci') {
+    await existingLayout(path);
+  } else if ((await statOrNull(path))?.isDirectory()) {
+    throw new UsageError(`cannot write an OCI archive to ${path}: it is a directory`, { hint: 'Give a file name, e.g. image.tar, or use oci:<dir> for a layout.' });
   }
+}
+
+/** null when `dir` does not exist; its top-level descriptors when it is empty or a layout; else an error. */
+async function existingLayout(dir: string): Promise<Descriptor[] | null> {
+  const info = await statOrNull(dir);
+  if (!info) return null;
   if (!info.isDirectory()) throw notALayout(dir, 'it exists and is not a directory');
   const names = await readdir(dir);
   if (names.length === 0) return [];
@@ -164,9 +181,7 @@ function asExportError(err: unknown, what: string): ExportError {
 /** The same layout as one tar file (what `oci-archive:` means to skopeo and others), streamed. */
 export async function writeOciArchive(file: string, images: SinkImage | SinkImage[], opts: OciLayoutOptions = {}): Promise<Descriptor> {
   const plan = planLayout([images].flat(), opts.refName);
-  if ((await statOrNull(file))?.isDirectory()) {
-    throw new UsageError(`cannot write an OCI archive to ${file}: it is a directory`, { hint: 'Give a file name, e.g. image.tar, or use oci:<dir> for a layout.' });
-  }
+  await checkOciTarget('oci-archive', file);
   const dirHeader = (name: string) => ({ name, type: 'directory' as const, mode: 0o755, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
   const fileHeader = (name: string, size: number) => ({ name, size, type: 'file' as const, mode: 0o644, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
   const archive = tarStream(async (tar) => {

@@ -41,6 +41,7 @@ Examples:
   gobuild-cnb build . -t my-app --env GOPRIVATE --env-file build.env
   gobuild-cnb build . -t my-app --builder gobuild-cnb/test-builder:bookworm --pull-policy never
   gobuild-cnb build . -t my-app --run-image static --network none
+  gobuild-cnb build . -t my-app --buildpack ./my-go-buildpack --run-image scratch
   gobuild-cnb build . -t my-app --default-process worker --keep-container --verbose
   gobuild-cnb build . -t my-app --cache-volume my-cache --clear-cache
   gobuild-cnb build . -t my-app --output oci:./out --platform linux/amd64,linux/arm64

@@ -13,6 +13,7 @@ export function registerCacheCommand(program: Command): void {
       `
 Examples:
   gobuild-cnb cache ls                 list cache volumes and the image each belongs to
+  gobuild-cnb cache ls --json          the same as a JSON array
   gobuild-cnb cache rm my-app          remove the cache of image my-app (or give a volume name)
   gobuild-cnb cache prune              remove every gobuild-cnb cache volume`,
     );

@@ -150,7 +150,7 @@ async function checkBinariesCanStart(input: ExportInput, processes: Process[]): 
     const present = run.kind === 'image' && (await runImageHasPath(docker, run.summary.id, run.name, elf.interpreter));
     if (!present) {
       throw new ExportError(
-        `${process.type} is linked against a C library (it needs ${elf.interpreter}), but the run image ${run.name} has none`,
+        `${process.type} is dynamically linked: it needs the C library's loader ${elf.interpreter}, but the run image ${run.name} has none`,
         {
           hint:
             'Build a static binary (--env CGO_ENABLED=0, and no -buildmode=pie in BP_GO_BUILD_FLAGS), ' +

@@ -95,6 +95,23 @@ describeWithDocker('gobuild-cnb build', () => {
     expect(saved.includes(Buffer.from(secret))).toBe(false);
   });
 
+  it('builds a static binary for --run-image scratch, hermetically with --network none', async () => {
+    const tag = 'gobuild-cnb-test/scratch:it';
+    images.push(tag);
+    const result = await runCli(['build', multi.path, '-t', tag, ...BUILDER_ARGS, '--run-image', 'scratch', '--network', 'none']);
+    expect(result.code).toBe(0);
+    expect(docker(['run', '--rm', '--entrypoint', 'worker', tag])).toBe('this is worker');
+    // Nothing but our layers: no shell, no libc.
+    expect(() => docker(['run', '--rm', '--entrypoint', '/bin/sh', tag, '-c', 'true'])).toThrow();
+  });
+
+  it('refuses a dynamically linked binary on a run image without a libc (exit 62), saying what to do', async () => {
+    const result = await runCli(['build', multi.path, '-t', 'gobuild-cnb-test/nolibc:it', ...BUILDER_ARGS, '--run-image', 'scratch', '--env', 'BP_GO_BUILD_FLAGS=-buildmode=pie']);
+    expect(result.code).toBe(62);
+    expect(result.stderr).toMatch(/dynamically linked: it needs the C library's loader \/lib64\/ld-linux-x86-64\.so\.2, but the run image scratch has none/);
+    expect(result.stderr).toMatch(/hint: Build a static binary/);
+  });
+
   it('gives the same image ID for the same inputs', async () => {
     const tag = 'gobuild-cnb-test/repro:it';
     images.push(tag);

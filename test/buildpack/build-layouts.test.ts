@@ -7,17 +7,11 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLaunchToml, parseLayerToml } from '../../src/cnb/files';
-import { fixturesDir, goproxyUrl, Sandbox } from './sandbox';
+import { fixturesDir, goproxyUrl, Sandbox, useFixtures } from './sandbox';
 
 jest.setTimeout(120_000);
 
-const sandboxes: Sandbox[] = [];
-function fixture(name: string): Sandbox {
-  const sandbox = Sandbox.fromFixture(name);
-  sandboxes.push(sandbox);
-  return sandbox;
-}
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const fixture = useFixtures();
 
 function expectBuilt(result: { code: number; output: string }): void {
   if (result.code !== 0) throw new Error(`build failed (${result.code}):\n${result.output}`);

@@ -8,17 +8,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseLayerToml } from '../../src/cnb/files';
-import { busyboxPath, elfInfo, hostGoArch, otherGoArch, realGo, Sandbox } from './sandbox';
+import { busyboxPath, elfInfo, hostGoArch, otherGoArch, realGo, useFixtures } from './sandbox';
 
 jest.setTimeout(120_000);
 
-const sandboxes: Sandbox[] = [];
-function fixture(name: string, sharedCache = true): Sandbox {
-  const sandbox = Sandbox.fromFixture(name, { sharedCache });
-  sandboxes.push(sandbox);
-  return sandbox;
-}
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const fixture = useFixtures();
 
 function expectBuilt(result: { code: number; output: string }): void {
   if (result.code !== 0) throw new Error(`build failed (${result.code}):\n${result.output}`);

@@ -7,17 +7,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLaunchToml, parseLayerToml } from '../../src/cnb/files';
-import { elfInfo, goproxyUrl, hostGoArch, realGo, Sandbox } from './sandbox';
+import { elfInfo, goproxyUrl, hostGoArch, realGo, Sandbox, useFixtures } from './sandbox';
 
 jest.setTimeout(120_000);
 
-const sandboxes: Sandbox[] = [];
-function fixture(name: string): Sandbox {
-  const sandbox = Sandbox.fromFixture(name);
-  sandboxes.push(sandbox);
-  return sandbox;
-}
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const fixture = useFixtures();
 
 /** A run image with a distro (so libc): the default, dynamic PIE build. */
 const withLibc = { CNB_TARGET_DISTRO_NAME: 'debian', CNB_TARGET_DISTRO_VERSION: '12' };
@@ -64,7 +58,7 @@ describe('default build of an app with several commands under cmd/', () => {
   });
 
   test('logs each go command before it runs and how long it took', () => {
-    expect(result.stdout).toContain(`Running: go build -o ${join(sandbox.layers, 'gocache', 'linked', 'linux_amd64')}/ -buildmode=default -trimpath ./cmd/api ./cmd/worker`);
+    expect(result.stdout).toContain(`Running: go build -o ${join(sandbox.layers, 'gocache', 'linked', `linux_${hostGoArch}`)}/ -buildmode=default -trimpath ./cmd/api ./cmd/worker`);
     expect(result.stdout).toMatch(/Completed in \d+\.\d{3}s/);
     expect(result.stdout).toContain("go list -buildmode=default -trimpath -f '{{.ImportPath}} {{.Name}}' ./cmd/api ./cmd/worker");
   });

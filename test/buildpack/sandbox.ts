@@ -253,3 +253,17 @@ export function elfInfo(path: string): ElfInfo {
     interp,
   };
 }
+
+/**
+ * `fixture(name)` for a test file: a sandbox made from fixtures/<name>, removed after the file.
+ * `sharedCache` shares one Go build cache between tests that are not about the cache.
+ */
+export function useFixtures(defaultSharedCache = true): (name: string, sharedCache?: boolean) => Sandbox {
+  const made: Sandbox[] = [];
+  afterAll(() => made.forEach((s) => s.cleanup()));
+  return (name, sharedCache = defaultSharedCache) => {
+    const sandbox = Sandbox.fromFixture(name, { sharedCache });
+    made.push(sandbox);
+    return sandbox;
+  };
+}

@@ -133,7 +133,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     });
     const created = container;
     interrupts.onInterrupt(() => created.remove());
-    await waitForCacheVolume(docker, cache.name, container.id, reporter, { timeoutMs: CACHE_WAIT_MS, pollMs: 1000 });
+    await waitForCacheVolume(docker, cache.name, container.id, reporter, { timeoutMs: CACHE_WAIT_MS, pollMs: 1000, checkStop: () => interrupts.check() });
     interrupts.check();
     await container.putArchive(packEntries(buildInputEntries(options, buildpack, builder)));
     await container.start();

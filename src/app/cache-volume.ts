@@ -55,6 +55,8 @@ export interface WaitOptions {
   timeoutMs: number;
   pollMs: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Called before each look; throws to stop waiting (e.g. on Ctrl-C). */
+  checkStop?: () => void;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function waitForCacheVolume(
   const deadline = Date.now() + options.timeoutMs;
   let announced = false;
   for (;;) {
+    options.checkStop?.();
     const users = await docker.listContainers(Labels.buildContainer, volume);
     const me = users.find((c) => c.id === myContainerId);
     const ahead = users.filter((c) => c.id !== myContainerId && (!me || c.created < me.created || (c.created === me.created && c.id < me.id)));

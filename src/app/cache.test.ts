@@ -74,6 +74,15 @@ describe('waitForCacheVolume', () => {
     expect(reporter.lines.filter((l) => l.startsWith('Waiting for build first'))).toHaveLength(1);
   });
 
+  it('stops waiting when told to (Ctrl-C)', async () => {
+    const docker = new Sequence([[container('first', 4), container('me', 5)]]);
+    let looks = 0;
+    const stop = () => {
+      if (++looks > 2) throw new Error('interrupted');
+    };
+    await expect(waitForCacheVolume(docker, 'v', 'me', new RecordingReporter(), { ...opts, checkStop: stop })).rejects.toThrow('interrupted');
+  });
+
   it('breaks ties by container id, so exactly one of two simultaneous builds goes', async () => {
     const both = [container('aaa', 5), container('bbb', 5)];
     await waitForCacheVolume(new Sequence([both]), 'v', 'aaa', new RecordingReporter(), opts);

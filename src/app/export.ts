@@ -198,7 +198,7 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
   let baseConfig: Partial<ImageConfig['config']> = {};
   const baseLayers: Array<{ diffId: Digest; path?: string }> = [];
   if (run.kind === 'image') {
-    baseConfig = { ...run.summary.config, Labels: run.summary.config.Labels ?? {} } as Partial<ImageConfig['config']>;
+    baseConfig = { Env: run.summary.config.Env, User: run.summary.config.User };
     for (const diffId of run.summary.diffIds) baseLayers.push({ diffId });
   } else if (run.kind === 'static') {
     const ca = staticBaseCaPath(workDir);
@@ -258,15 +258,16 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
 
   // Config.
   const baseEnv = baseConfig.Env ?? [`PATH=${DEFAULT_PATH}`];
-  let env = useLauncher ? [...baseEnv] : computeLaunchEnv(baseEnv, collected.layers, Paths.process);
-  if (useLauncher) {
-    env = computeLaunchEnv(baseEnv, [], Paths.process).concat([
-      `CNB_PLATFORM_API=${PLATFORM_API}`,
-      `CNB_LAYERS_DIR=${Paths.layers}`,
-      `CNB_APP_DIR=${Paths.app}`,
-      'CNB_DEPRECATION_MODE=quiet',
-    ]);
-  }
+  // A launcher computes the launch env itself at start-up; without one it is baked in here.
+  const env = useLauncher
+    ? [
+        ...computeLaunchEnv(baseEnv, [], Paths.process),
+        `CNB_PLATFORM_API=${PLATFORM_API}`,
+        `CNB_LAYERS_DIR=${Paths.layers}`,
+        `CNB_APP_DIR=${Paths.app}`,
+        'CNB_DEPRECATION_MODE=quiet',
+      ]
+    : computeLaunchEnv(baseEnv, collected.layers, Paths.process);
   const runUser = baseConfig.User && !/^(root|0)(:|$)/.test(baseConfig.User) ? baseConfig.User : `${builder.uid}:${builder.gid}`;
   // The run image's labels stay (buildImageConfig keeps the base's); these are added on top.
   const labels: Record<string, string> = {

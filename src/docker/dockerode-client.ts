@@ -1,4 +1,5 @@
 /** The real DockerClient, on dockerode. DOCKER_HOST (unix://, tcp://, ssh://) is honoured by docker-modem. */
+import './defer-unused-deps';
 import Docker from 'dockerode';
 import { Readable, Writable } from 'node:stream';
 import { DockerUnavailableError, ImageUnavailableError, GobuildError, ExitCode } from '../errors';

@@ -19,6 +19,14 @@ export interface PhaseResult {
 
 const OUTPUT_TAIL_BYTES = 64 * 1024;
 
+export interface Inventory {
+  /** Non-zero when the command run first failed; `output` then says why. */
+  exitCode: number;
+  output: string;
+  names: string[];
+  files: Map<string, string>;
+}
+
 export class BuildContainer {
   private removal?: Promise<void>;
 
@@ -93,22 +101,26 @@ export class BuildContainer {
   /**
    * The names at the top of `dir` and the contents of its small metadata files (`*.toml`,
    * `*.json`), in one exec: each getArchive round trip costs tens of milliseconds, and a tar of
-   * the whole dir would copy the cache layers out too.
+   * the whole dir would copy the cache layers out too. `first`, when given, runs before the
+   * listing in the same exec (one round trip less); when it fails, nothing is listed and its
+   * exit code and output are returned.
    */
-  async inventory(dir: string): Promise<{ names: string[]; files: Map<string, string> }> {
+  async inventory(dir: string, first: string[] = []): Promise<Inventory> {
     const script =
-      'cd "$1" 2>/dev/null || exit 0; for f in * .[!.]*; do [ -e "$f" ] || continue; printf "\\001%s\\002" "$f";' +
+      'dir=$1; shift; if [ $# -gt 0 ]; then "$@" || exit; fi; ' +
+      'cd "$dir" 2>/dev/null || exit 0; for f in * .[!.]*; do [ -e "$f" ] || continue; printf "\\001%s\\002" "$f";' +
       ' case $f in *.toml|*.json) [ -f "$f" ] && cat "$f";; esac; done; exit 0';
-    const result = await this.runCommand(['/bin/sh', '-c', script, 'sh', dir]);
+    const result = await this.runCommand(['/bin/sh', '-c', script, 'sh', dir, ...first]);
     const names: string[] = [];
     const files = new Map<string, string>();
+    if (result.exitCode !== 0) return { ...result, names, files };
     for (const record of result.output.split('\u0001').slice(1)) {
       const split = record.indexOf('\u0002');
       const name = record.slice(0, split);
       names.push(name);
       if (/\.(toml|json)$/.test(name)) files.set(name, record.slice(split + 1));
     }
-    return { names: names.sort(), files };
+    return { exitCode: 0, output: '', names: names.sort(), files };
   }
 
   async getArchive(path: string): Promise<Readable | null> {

@@ -46,8 +46,7 @@ describe('runBuild orchestration', () => {
       'createContainer',
       'putArchive',
       'startContainer',
-      'exec', // restore the cache
-      'exec', // read the cache layers' metadata
+      'exec', // restore the cache and read the cache layers' metadata
       'exec', // detect
       'inspectImage', // the previous image of the tag
       'exec', // build
@@ -55,7 +54,6 @@ describe('runBuild orchestration', () => {
     ]);
     expect(docker.calls.filter((c) => c.startsWith('exec')).map((c) => c.split(' ').slice(2).join(' '))).toEqual([
       '1001:1002 /cnb/gobuild-cnb/restore.sh',
-      '1001:1002 /bin/sh',
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/detect`,
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/build`,
     ]);

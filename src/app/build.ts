@@ -23,7 +23,7 @@ import { BuildFailedError, DetectError, DetectFailedError, UsageError } from '..
 import { checkRunImagePlatform, defaultPlatform, resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
 import { prepareCacheVolume, waitForCacheVolume } from './cache-volume';
 import { explainCache, previousLayerMetadata, type CacheReport } from './cache-report';
-import { readCacheMetadata, resetForNextPlatform, restoreCache, type CacheMetadata } from './restore';
+import { resetForNextPlatform, restoreCache, type CacheMetadata } from './restore';
 import { platformString } from '../image/config';
 import type { Platform } from '../image/types';
 import type { TomlTable } from '../cnb/toml';
@@ -135,10 +135,9 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     interrupts.onInterrupt(() => created.remove());
     await waitForCacheVolume(docker, cache.name, container.id, reporter, { timeoutMs: CACHE_WAIT_MS, pollMs: 1000, checkStop: () => interrupts.check() });
     interrupts.check();
-    await container.putArchive(packEntries(buildInputEntries(options, buildpack, builder)));
-    await container.start();
-    await restoreCache(container, layersDir);
-    const cacheBefore = await readCacheMetadata(container, layersDir);
+    // The engine copies the inputs in while the container starts: both take a few hundred ms.
+    await Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]);
+    const cacheBefore = await restoreCache(container, layersDir);
     const platforms = options.platforms.length > 0 ? options.platforms : [defaultPlatform(run, builder)];
     const baseTarget = await targetData(run, builder, container);
     const contextFor = (platform: Platform): PhaseContext => ({

@@ -14,19 +14,16 @@ import { GobuildError, ExitCode } from '../errors';
 
 import { RESTORE_SCRIPT } from './phases';
 
-async function step(container: BuildContainer, cmd: string[], what: string): Promise<void> {
-  const result = await container.runCommand(cmd);
-  if (result.exitCode !== 0) {
-    throw new GobuildError(`could not ${what} in the build container (exit ${result.exitCode})`, ExitCode.Failure, {
-      details: result.output.trim(),
-      hint: 'Rerun with --clear-cache; if it persists, rerun with --verbose --keep-container and look inside.',
-    });
-  }
+function stepFailed(what: string, exitCode: number, output: string): GobuildError {
+  return new GobuildError(`could not ${what} in the build container (exit ${exitCode})`, ExitCode.Failure, {
+    details: output.trim(),
+    hint: 'Rerun with --clear-cache; if it persists, rerun with --verbose --keep-container and look inside.',
+  });
 }
 
-/** Keep only cache layers in the buildpack's layers dir (the mounted cache volume). */
-export async function restoreCache(container: BuildContainer, layersDir: string): Promise<void> {
-  await step(container, ['/bin/sh', RESTORE_SCRIPT, layersDir], 'restore the build cache');
+async function step(container: BuildContainer, cmd: string[], what: string): Promise<void> {
+  const result = await container.runCommand(cmd);
+  if (result.exitCode !== 0) throw stepFailed(what, result.exitCode, result.output);
 }
 
 export interface CacheMetadata {
@@ -34,8 +31,13 @@ export interface CacheMetadata {
   modcache?: TomlTable;
 }
 
-export async function readCacheMetadata(container: BuildContainer, layersDir: string): Promise<CacheMetadata> {
-  const { files } = await container.inventory(layersDir);
+/**
+ * Keep only cache layers in the buildpack's layers dir (the mounted cache volume), and say
+ * what the cache layers' metadata was, in one exec.
+ */
+export async function restoreCache(container: BuildContainer, layersDir: string): Promise<CacheMetadata> {
+  const { exitCode, output, files } = await container.inventory(layersDir, ['/bin/sh', RESTORE_SCRIPT, layersDir]);
+  if (exitCode !== 0) throw stepFailed('restore the build cache', exitCode, output);
   const read = (name: string): TomlTable | undefined => {
     const text = files.get(`${name}.toml`);
     if (text === undefined) return undefined;

@@ -4,10 +4,10 @@
  * the user's env as /platform/env/<NAME> files, and our phase wrapper. Everything the build
  * writes to is owned by the build user; the buildpack and tools are root-owned and read-only.
  */
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { addTarEntry, tarStream, type TarHeader } from '../image/tar';
+import { addTarEntry, hostFileBody, tarStream, type TarHeader } from '../image/tar';
 
 export type InputEntry =
   | { kind: 'dir'; path: string; mode: number; owner: Owner }
@@ -78,7 +78,7 @@ export function packEntries(entries: readonly InputEntry[]): Readable {
   return tarStream(async (tar) => {
     for (const entry of entries) {
       const body =
-        entry.kind === 'host-file' ? () => createReadStream(entry.hostPath) : entry.kind === 'file' ? Buffer.from(entry.content) : undefined;
+        entry.kind === 'host-file' ? hostFileBody(entry.hostPath, entry.size) : entry.kind === 'file' ? Buffer.from(entry.content) : undefined;
       await addTarEntry(tar, header(entry), body);
     }
   });

@@ -10,12 +10,11 @@
  *   USTAR headers, PAX only for names or link targets too long or not ASCII.
  * The tar is hashed while it is written and never held in memory.
  */
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ExportError } from '../errors';
 import { digestFile, digestHex, writeHashedFile } from './digest';
-import { addTarEntry, NORMALIZED_MTIME, tarStream, type TarHeader } from './tar';
+import { addTarEntry, hostFileBody, NORMALIZED_MTIME, tarStream, type TarHeader } from './tar';
 import type { LayerFile } from './types';
 
 export interface Owner {
@@ -170,7 +169,7 @@ export async function writeLayer(opts: WriteLayerOptions): Promise<LayerFile> {
   const tar = tarStream(async (pack) => {
     for (const entry of planned) {
       const body =
-        entry.kind === 'file' ? entry.content : entry.kind === 'host-file' ? () => createReadStream(entry.hostPath) : undefined;
+        entry.kind === 'file' ? entry.content : entry.kind === 'host-file' ? hostFileBody(entry.hostPath, entry.size) : undefined;
       await addTarEntry(pack, tarHeader(entry, mtime), body);
     }
   });

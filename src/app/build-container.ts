@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import type { DockerClient } from '../docker/client';
 import { Labels } from '../cnb/spec';
-import type { PhaseSpec } from './phases';
+import { INVENTORY_SCRIPT, type PhaseSpec } from './phases';
 import type { Reporter } from '../ui/reporter';
 
 export interface PhaseResult {
@@ -18,6 +18,19 @@ export interface PhaseResult {
 }
 
 const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/** assets/inventory.sh's output: each name between \u0001 and \u0002, then a metadata file's content. */
+export function parseInventory(output: string): Pick<Inventory, 'names' | 'files'> {
+  const names: string[] = [];
+  const files = new Map<string, string>();
+  for (const record of output.split('\u0001').slice(1)) {
+    const split = record.indexOf('\u0002');
+    const name = record.slice(0, split);
+    names.push(name);
+    if (/\.(toml|json)$/.test(name)) files.set(name, record.slice(split + 1));
+  }
+  return { names: names.sort(), files };
+}
 
 export interface Inventory {
   /** Non-zero when the command run first failed; `output` then says why. */
@@ -100,27 +113,22 @@ export class BuildContainer {
 
   /**
    * The names at the top of `dir` and the contents of its small metadata files (`*.toml`,
-   * `*.json`), in one exec: each getArchive round trip costs tens of milliseconds, and a tar of
-   * the whole dir would copy the cache layers out too. `first`, when given, runs before the
-   * listing in the same exec (one round trip less); when it fails, nothing is listed and its
-   * exit code and output are returned.
+   * `*.json`), in one exec (assets/inventory.sh): each getArchive round trip costs tens of
+   * milliseconds, and a tar of the whole dir would copy the cache layers out too. `first`,
+   * when given, runs before the listing in the same exec (one round trip less); when it fails,
+   * nothing is listed and its exit code and output are returned.
    */
   async inventory(dir: string, first: string[] = []): Promise<Inventory> {
-    const script =
-      'dir=$1; shift; if [ $# -gt 0 ]; then "$@" || exit; fi; ' +
-      'cd "$dir" 2>/dev/null || exit 0; for f in * .[!.]*; do [ -e "$f" ] || continue; printf "\\001%s\\002" "$f";' +
-      ' case $f in *.toml|*.json) [ -f "$f" ] && cat "$f";; esac; done; exit 0';
-    const result = await this.runCommand(['/bin/sh', '-c', script, 'sh', dir, ...first]);
-    const names: string[] = [];
-    const files = new Map<string, string>();
-    if (result.exitCode !== 0) return { ...result, names, files };
-    for (const record of result.output.split('\u0001').slice(1)) {
-      const split = record.indexOf('\u0002');
-      const name = record.slice(0, split);
-      names.push(name);
-      if (/\.(toml|json)$/.test(name)) files.set(name, record.slice(split + 1));
-    }
-    return { exitCode: 0, output: '', names: names.sort(), files };
+    const script = 'dir=$1; shift; if [ $# -gt 0 ]; then "$@" || exit; fi; exec /bin/sh "$0" "$dir"';
+    const result = await this.runCommand(['/bin/sh', '-c', script, INVENTORY_SCRIPT, dir, ...first]);
+    if (result.exitCode !== 0) return { ...result, names: [], files: new Map() };
+    return { exitCode: 0, output: '', ...parseInventory(result.output) };
+  }
+
+  /** The inventory the build phase left in `path` (see phases.ts), or null when there is none. */
+  async readInventory(path: string): Promise<Pick<Inventory, 'names' | 'files'> | null> {
+    const content = await this.readFile(path);
+    return content === null ? null : parseInventory(content.toString('utf8'));
   }
 
   async getArchive(path: string): Promise<Readable | null> {

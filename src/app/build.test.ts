@@ -53,7 +53,7 @@ describe('runBuild orchestration', () => {
       'removeContainer',
     ]);
     expect(docker.calls.filter((c) => c.startsWith('exec')).map((c) => c.split(' ').slice(2).join(' '))).toEqual([
-      '1001:1002 /cnb/gobuild-cnb/restore.sh',
+      '1001:1002 /cnb/gobuild-cnb/inventory.sh', // after restore.sh, in the same exec
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/detect`,
       `1001:1002 ${'/cnb/buildpacks/gobuild-cnb_go/'}${readVersion()}/bin/build`,
     ]);

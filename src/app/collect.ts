@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildContainer } from './build-container';
+import { LAYERS_INVENTORY } from './phases';
 import type { BuilderInfo } from './builder';
 import { parseLaunchToml, parseLayerToml, type BuildpackDescriptor, type LaunchToml, type LayerTypes } from '../cnb/files';
 import type { TomlTable } from '../cnb/toml';
@@ -74,7 +75,9 @@ export async function collectBuild(
 ): Promise<CollectedBuild> {
   const escaped = escapeBuildpackId(buildpack.id);
   const layersDir = buildpackLayersDir(buildpack.id);
-  const { names, files } = await container.inventory(layersDir);
+  // The build phase listed the layers dir when bin/build ended; a buildpack that removed the
+  // listing costs one exec more.
+  const { names, files } = (await container.readInventory(LAYERS_INVENTORY)) ?? (await container.inventory(layersDir));
   reporter.detail(`buildpack wrote: ${names.join(', ') || '(nothing)'}`);
 
   const launchText = files.get('launch.toml');

@@ -10,7 +10,7 @@ import type { BuildpackDescriptor } from '../cnb/files';
 import { makeSourceFilter } from '../cnb/project';
 import { Paths, buildpackDir, buildpackLayersDir } from '../cnb/spec';
 import { hostTreeEntries, ROOT, type InputEntry, type Owner } from './input-tar';
-import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
+import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, INVENTORY_SCRIPT, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
 
 /** The package's root: dist/app/ or src/app/ -> two levels up. */
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
@@ -48,6 +48,7 @@ export function buildInputEntries(
     dir(Paths.tools, ROOT),
     { kind: 'file', path: rel(PHASE_WRAPPER), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'phase.sh')) },
     { kind: 'file', path: rel(RESTORE_SCRIPT), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'restore.sh')) },
+    { kind: 'file', path: rel(INVENTORY_SCRIPT), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'inventory.sh')) },
     dir(Paths.buildpacks, ROOT),
     dir(bpDir.split('/').slice(0, -1).join('/'), ROOT),
     dir(bpDir, ROOT),

@@ -38,6 +38,10 @@ export interface PhaseContext {
 export const PHASE_WRAPPER = `${Paths.tools}/phase.sh`;
 /** Keeps only cache layers in the cache volume before a build (see assets/restore.sh). */
 export const RESTORE_SCRIPT = `${Paths.tools}/restore.sh`;
+/** Lists a layers dir with its metadata files (see assets/inventory.sh). */
+export const INVENTORY_SCRIPT = `${Paths.tools}/inventory.sh`;
+/** Where the build phase leaves the inventory of the buildpack's layers dir once bin/build succeeded. */
+export const LAYERS_INVENTORY = `${Paths.plans}/layers-inventory`;
 /** Home of the build user when the builder does not set one (plain images have no such user). */
 export const BUILD_HOME = `${Paths.plans}/home`;
 export const DETECT_PLAN = `${Paths.plans}/plan.toml`;
@@ -73,8 +77,8 @@ export function buildpackEnv(ctx: PhaseContext, phase: PhaseName): string[] {
  * `env -i` gives the buildpack exactly the lifecycle's env (Docker exec would add the builder's
  * whole Env); the wrapper then adds the user's /platform/env values.
  */
-function command(ctx: PhaseContext, phase: PhaseName, program: string, args: string[]): string[] {
-  return ['/usr/bin/env', '-i', ...buildpackEnv(ctx, phase), '/bin/sh', PHASE_WRAPPER, program, ...args];
+function command(ctx: PhaseContext, phase: PhaseName, program: string, args: string[], wrapperOptions: string[] = []): string[] {
+  return ['/usr/bin/env', '-i', ...buildpackEnv(ctx, phase), '/bin/sh', PHASE_WRAPPER, ...wrapperOptions, program, ...args];
 }
 
 export function detectPhase(ctx: PhaseContext): PhaseSpec {
@@ -92,7 +96,11 @@ export function buildPhase(ctx: PhaseContext): PhaseSpec {
   const bin = `${buildpackDir(ctx.buildpack.id, ctx.buildpack.version)}/bin/build`;
   return {
     name: 'build',
-    cmd: command(ctx, 'build', bin, [buildpackLayersDir(ctx.buildpack.id), Paths.platform, BUILD_PLAN]),
+    cmd: command(ctx, 'build', bin, [buildpackLayersDir(ctx.buildpack.id), Paths.platform, BUILD_PLAN], [
+      '--inventory',
+      buildpackLayersDir(ctx.buildpack.id),
+      LAYERS_INVENTORY,
+    ]),
     user: `${ctx.uid}:${ctx.gid}`,
     workingDir: Paths.app,
     streamOutput: true,

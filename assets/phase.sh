@@ -3,16 +3,16 @@
 # user's build env, kept as files in /platform/env (never in the image config or the Docker
 # API), is exported first. Path-like variables are prepended to, all others overwritten
 # (spec: buildpack.md "Provided by the Platform").
-# Usage: phase.sh [--inventory <layers-dir> <file>] <program> [args...]
-# With --inventory, once the program has succeeded, the layers dir is listed into <file>
-# (see inventory.sh), which saves the platform an exec after the build.
+# Usage: phase.sh [--inventory <layers-dir>] <program> [args...]
+# With --inventory, all the program's output goes to stderr and, once it has succeeded, stdout
+# carries the listing of the layers dir (see inventory.sh), then, when the app dir (the working
+# dir) is empty, "\003empty-app-dir <octal mode>": the platform learns what to export without
+# another round trip to the engine.
 set -eu
 inventory_dir=
-inventory_file=
 if [ "${1:-}" = --inventory ]; then
   inventory_dir=$2
-  inventory_file=$3
-  shift 3
+  shift 2
 fi
 if [ -d /platform/env ]; then
   for file in /platform/env/*; do
@@ -32,10 +32,12 @@ if [ -d /platform/env ]; then
     export "$name=$value"
   done
 fi
-if [ -z "$inventory_file" ]; then exec "$@"; fi
+if [ -z "$inventory_dir" ]; then exec "$@"; fi
 status=0
-"$@" || status=$?
-if [ "$status" -eq 0 ]; then
-  /bin/sh "${0%/*}/inventory.sh" "$inventory_dir" >"$inventory_file" || status=$?
+"$@" >&2 || status=$?
+[ "$status" -eq 0 ] || exit "$status"
+/bin/sh "${0%/*}/inventory.sh" "$inventory_dir"
+# ls fails on an unreadable dir, which then does not count as empty.
+if entries=$(ls -A .) && [ -z "$entries" ] && mode=$(stat -c %a .); then
+  printf '\003empty-app-dir %s\n' "$mode"
 fi
-exit "$status"

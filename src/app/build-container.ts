@@ -14,30 +14,46 @@ export interface PhaseResult {
   exitCode: number;
   /** Combined stdout+stderr, kept for error messages (the last 64 KiB). */
   output: string;
+  /** With `resultOnStdout`: what the phase wrote on stdout, whole. */
+  stdout: string;
   ms: number;
 }
 
 const OUTPUT_TAIL_BYTES = 64 * 1024;
 
-/** assets/inventory.sh's output: each name between \u0001 and \u0002, then a metadata file's content. */
-export function parseInventory(output: string): Pick<Inventory, 'names' | 'files'> {
+export interface Listing {
+  names: string[];
+  files: Map<string, string>;
+  /** Set when the listing says the app dir is empty: its permission bits. */
+  emptyAppDirMode?: number;
+}
+
+/**
+ * assets/inventory.sh's output (each name between \u0001 and \u0002, then a metadata file's
+ * content), and after it what assets/phase.sh adds: `\u0003empty-app-dir <octal mode>`.
+ */
+export function parseInventory(text: string): Listing {
+  const [output, ...extras] = text.split('\u0003');
   const names: string[] = [];
   const files = new Map<string, string>();
+  let emptyAppDirMode: number | undefined;
+  for (const extra of extras) {
+    const empty = /^empty-app-dir ([0-7]{3,4})\n?$/.exec(extra);
+    if (empty) emptyAppDirMode = parseInt(empty[1], 8);
+  }
   for (const record of output.split('\u0001').slice(1)) {
     const split = record.indexOf('\u0002');
     const name = record.slice(0, split);
     names.push(name);
     if (/\.(toml|json)$/.test(name)) files.set(name, record.slice(split + 1));
   }
-  return { names: names.sort(), files };
+  return { names: names.sort(), files, ...(emptyAppDirMode !== undefined ? { emptyAppDirMode } : {}) };
 }
 
-export interface Inventory {
+export interface Inventory extends Listing {
   /** Non-zero when the command run first failed; `output` then says why. */
   exitCode: number;
   output: string;
-  names: string[];
-  files: Map<string, string>;
 }
 
 export class BuildContainer {
@@ -85,16 +101,17 @@ export class BuildContainer {
       keep(chunk);
       if (phase.streamOutput) reporter.output(phase.name, chunk);
     };
+    const stdout: Buffer[] = [];
     const exitCode = await this.docker.exec(this.id, {
       cmd: phase.cmd,
       user: phase.user,
       env: [],
       workingDir: phase.workingDir,
-      onStdout: onChunk,
+      onStdout: phase.resultOnStdout ? (chunk) => stdout.push(chunk) : onChunk,
       onStderr: onChunk,
     });
     reporter.flush();
-    return { exitCode, output: tail.toString('utf8'), ms: Date.now() - started };
+    return { exitCode, output: tail.toString('utf8'), stdout: Buffer.concat(stdout).toString('utf8'), ms: Date.now() - started };
   }
 
   /** A platform chore (listing, cleaning) run as the build user: nothing in a build runs as root. */
@@ -123,12 +140,6 @@ export class BuildContainer {
     const result = await this.runCommand(['/bin/sh', '-c', script, INVENTORY_SCRIPT, dir, ...first]);
     if (result.exitCode !== 0) return { ...result, names: [], files: new Map() };
     return { exitCode: 0, output: '', ...parseInventory(result.output) };
-  }
-
-  /** The inventory the build phase left in `path` (see phases.ts), or null when there is none. */
-  async readInventory(path: string): Promise<Pick<Inventory, 'names' | 'files'> | null> {
-    const content = await this.readFile(path);
-    return content === null ? null : parseInventory(content.toString('utf8'));
   }
 
   async getArchive(path: string): Promise<Readable | null> {

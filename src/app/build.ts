@@ -190,7 +190,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       end();
 
       begin('export', `Exporting ${options.tag}${label}`);
-      const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter);
+      const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter, built.stdout);
       if (run.kind === 'static' && index === 0) await copyCaBundle(container, workDir, reporter);
       // Everything is out of the container after the last platform: it goes while the image is written.
       if (index === platforms.length - 1 && !options.keepContainer) void container.remove();

@@ -4,10 +4,9 @@
  * launcher when the builder has one. Cache layers stay in the container (or cache volume).
  * Everything copied out is unpacked by extractTar, which refuses paths that escape their dir.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildContainer } from './build-container';
-import { LAYERS_INVENTORY } from './phases';
+import { parseInventory, type BuildContainer } from './build-container';
 import type { BuilderInfo } from './builder';
 import { parseLaunchToml, parseLayerToml, type BuildpackDescriptor, type LaunchToml, type LayerTypes } from '../cnb/files';
 import type { TomlTable } from '../cnb/toml';
@@ -72,12 +71,12 @@ export async function collectBuild(
   builder: BuilderInfo,
   destDir: string,
   reporter: Reporter,
+  /** What the build phase listed on stdout when bin/build ended (see assets/phase.sh). */
+  listing: string,
 ): Promise<CollectedBuild> {
   const escaped = escapeBuildpackId(buildpack.id);
   const layersDir = buildpackLayersDir(buildpack.id);
-  // The build phase listed the layers dir when bin/build ended; a buildpack that removed the
-  // listing costs one exec more.
-  const { names, files } = (await container.readInventory(LAYERS_INVENTORY)) ?? (await container.inventory(layersDir));
+  const { names, files, emptyAppDirMode } = parseInventory(listing);
   reporter.detail(`buildpack wrote: ${names.join(', ') || '(nothing)'}`);
 
   const launchText = files.get('launch.toml');
@@ -127,7 +126,11 @@ export async function collectBuild(
   layers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const appHostDir = join(destDir, 'app', Paths.app.slice(1));
-  if (!(await copyOut(container, Paths.app, join(destDir, 'app')))) {
+  if (emptyAppDirMode !== undefined) {
+    // The usual case once the sources are removed: nothing to copy, one round trip saved.
+    mkdirSync(appHostDir, { recursive: true });
+    chmodSync(appHostDir, emptyAppDirMode);
+  } else if (!(await copyOut(container, Paths.app, join(destDir, 'app')))) {
     throw new ExportError(`${Paths.app} is missing from the build container`);
   }
 

@@ -16,6 +16,11 @@ export interface PhaseSpec {
   workingDir: string;
   /** Stream output live (build) or keep it for the error message (detect). */
   streamOutput: boolean;
+  /**
+   * stdout carries a result for the platform, not output for the user: the build phase's
+   * wrapper sends bin/build's output to stderr and lists the layers dir on stdout.
+   */
+  resultOnStdout: boolean;
 }
 
 export interface TargetData {
@@ -40,8 +45,7 @@ export const PHASE_WRAPPER = `${Paths.tools}/phase.sh`;
 export const RESTORE_SCRIPT = `${Paths.tools}/restore.sh`;
 /** Lists a layers dir with its metadata files (see assets/inventory.sh). */
 export const INVENTORY_SCRIPT = `${Paths.tools}/inventory.sh`;
-/** Where the build phase leaves the inventory of the buildpack's layers dir once bin/build succeeded. */
-export const LAYERS_INVENTORY = `${Paths.plans}/layers-inventory`;
+
 /** Home of the build user when the builder does not set one (plain images have no such user). */
 export const BUILD_HOME = `${Paths.plans}/home`;
 export const DETECT_PLAN = `${Paths.plans}/plan.toml`;
@@ -89,6 +93,7 @@ export function detectPhase(ctx: PhaseContext): PhaseSpec {
     user: `${ctx.uid}:${ctx.gid}`,
     workingDir: Paths.app,
     streamOutput: false,
+    resultOnStdout: false,
   };
 }
 
@@ -96,13 +101,10 @@ export function buildPhase(ctx: PhaseContext): PhaseSpec {
   const bin = `${buildpackDir(ctx.buildpack.id, ctx.buildpack.version)}/bin/build`;
   return {
     name: 'build',
-    cmd: command(ctx, 'build', bin, [buildpackLayersDir(ctx.buildpack.id), Paths.platform, BUILD_PLAN], [
-      '--inventory',
-      buildpackLayersDir(ctx.buildpack.id),
-      LAYERS_INVENTORY,
-    ]),
+    cmd: command(ctx, 'build', bin, [buildpackLayersDir(ctx.buildpack.id), Paths.platform, BUILD_PLAN], ['--inventory', buildpackLayersDir(ctx.buildpack.id)]),
     user: `${ctx.uid}:${ctx.gid}`,
     workingDir: Paths.app,
     streamOutput: true,
+    resultOnStdout: true,
   };
 }

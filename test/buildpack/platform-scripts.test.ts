@@ -4,7 +4,7 @@
  * builders may be either.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxPath, type Shell } from './sandbox';
 import { parseInventory } from '../../src/app/build-container';
@@ -13,11 +13,12 @@ import { testdir, type TestDir } from '../helpers/testdir';
 const ASSETS = join(__dirname, '..', '..', 'assets');
 const shells: Shell[] = ['sh', 'busybox'];
 
-function run(shell: Shell, script: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
+function run(shell: Shell, script: string, args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
+  const options = { cwd, encoding: 'utf8' as const, timeout: 20_000 };
   const result =
     shell === 'busybox'
-      ? spawnSync('busybox', ['sh', join(ASSETS, script), ...args], { env: { PATH: busyboxPath([]) }, encoding: 'utf8', timeout: 20_000 })
-      : spawnSync('sh', [join(ASSETS, script), ...args], { env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 20_000 });
+      ? spawnSync('busybox', ['sh', join(ASSETS, script), ...args], { ...options, env: { PATH: busyboxPath([]) } })
+      : spawnSync('sh', [join(ASSETS, script), ...args], { ...options, env: { PATH: process.env.PATH } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -60,20 +61,36 @@ describe.each(shells)('platform scripts under %s', (shell) => {
     expect(readFileSync(join(layers(), 'gocache', 'ab', 'cd'), 'utf8')).toBe('compiled');
   });
 
-  it('phase.sh --inventory lists the layers dir once the program succeeded, and keeps its exit code', () => {
-    const out = join(dir.path, 'plans', 'inventory');
-    mkdirSync(join(dir.path, 'plans'));
+  it('phase.sh --inventory sends the program output to stderr and lists the layers dir on stdout once it succeeded', () => {
     const program = join(dir.path, 'program.sh');
-    writeFileSync(program, 'echo "building $1"; exit "$2"\n');
+    writeFileSync(program, 'echo "building $1"; echo "warning" >&2; exit "$2"\n');
+    const appDir = join(dir.path, 'app');
+    mkdirSync(appDir);
+    writeFileSync(join(appDir, 'main.go'), 'package main\n');
 
-    const ok = run(shell, 'phase.sh', ['--inventory', layers(), out, 'sh', program, 'app', '0']);
-    expect(ok).toMatchObject({ code: 0, stdout: 'building app\n' });
-    expect(parseInventory(readFileSync(out, 'utf8')).names).toContain('targets.toml');
+    const ok = run(shell, 'phase.sh', ['--inventory', layers(), 'sh', program, 'app', '0'], appDir);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe('building app\nwarning\n');
+    const listing = parseInventory(ok.stdout);
+    expect(listing.names).toContain('targets.toml');
+    expect(listing.files.get('gocache.toml')).toBe(CACHE_TOML);
+    expect(listing.emptyAppDirMode).toBeUndefined();
 
-    const failedOut = join(dir.path, 'plans', 'after-failure');
-    const failed = run(shell, 'phase.sh', ['--inventory', layers(), failedOut, 'sh', program, 'app', '3']);
-    expect(failed.code).toBe(3);
-    expect(existsSync(failedOut)).toBe(false);
+    const failed = run(shell, 'phase.sh', ['--inventory', layers(), 'sh', program, 'app', '3'], appDir);
+    expect(failed).toMatchObject({ code: 3, stdout: '' });
+  });
+
+  it('phase.sh --inventory says when the app dir is empty, with its mode', () => {
+    const appDir = join(dir.path, 'app');
+    mkdirSync(appDir);
+    chmodSync(appDir, 0o2750);
+    const result = run(shell, 'phase.sh', ['--inventory', layers(), 'true'], appDir);
+    expect(result.code).toBe(0);
+    expect(parseInventory(result.stdout)).toMatchObject({ emptyAppDirMode: 0o2750 });
+    expect(parseInventory(result.stdout).files.get('launch.toml')).toBe('[[processes]]\n  type = "app"\n');
+
+    writeFileSync(join(appDir, '.hidden'), '');
+    expect(parseInventory(run(shell, 'phase.sh', ['--inventory', layers(), 'true'], appDir).stdout).emptyAppDirMode).toBeUndefined();
   });
 
   it('phase.sh without --inventory runs the program and writes nothing', () => {

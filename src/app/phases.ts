@@ -45,7 +45,6 @@ export const PHASE_WRAPPER = `${Paths.tools}/phase.sh`;
 export const RESTORE_SCRIPT = `${Paths.tools}/restore.sh`;
 /** Lists a layers dir with its metadata files (see assets/inventory.sh). */
 export const INVENTORY_SCRIPT = `${Paths.tools}/inventory.sh`;
-
 /** Home of the build user when the builder does not set one (plain images have no such user). */
 export const BUILD_HOME = `${Paths.plans}/home`;
 export const DETECT_PLAN = `${Paths.plans}/plan.toml`;

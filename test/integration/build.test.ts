@@ -112,6 +112,20 @@ describeWithDocker('gobuild-cnb build', () => {
     expect(result.stderr).toMatch(/hint: Build a static binary/);
   });
 
+  it('ships the files BP_KEEP_FILES keeps under /workspace, and no sources', async () => {
+    const tag = 'gobuild-cnb-test/keep:it';
+    images.push(tag);
+    const app = testdir({ ...twoBinaries, 'static/index.html': '<h1>kept</h1>\n' });
+    try {
+      const result = await runCli(['build', app.path, '-t', tag, ...BUILDER_ARGS, '--env', 'BP_KEEP_FILES=static/*']);
+      expect(result.code).toBe(0);
+      const listing = docker(['run', '--rm', '--entrypoint', '/bin/sh', tag, '-c', 'cat /workspace/static/index.html; ls -A /workspace']);
+      expect(listing).toBe('<h1>kept</h1>\nstatic');
+    } finally {
+      app.cleanup();
+    }
+  });
+
   it('gives the same image ID for the same inputs', async () => {
     const tag = 'gobuild-cnb-test/repro:it';
     images.push(tag);

@@ -8,9 +8,15 @@ export const ExitCode = {
   Usage: 2,
   DockerUnavailable: 3,
   ImageUnavailable: 4,
+  /** Another build holds the cache volume (gave up waiting), or it cannot be cleared. */
+  CacheBusy: 5,
   DetectFailed: 20,
   DetectError: 21,
   BuildFailed: 51,
+  /** The build could not fetch modules or a toolchain: network, DNS, TLS trust, proxy, auth, missing module. */
+  BuildFetchFailed: 52,
+  /** The build ran out of a resource: disk space, memory (killed). */
+  BuildResources: 53,
   ExportFailed: 62,
   Interrupted: 130,
 } as const;

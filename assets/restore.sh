@@ -3,8 +3,14 @@
 # keep the layers whose <layer>.toml says cache = true, with their metadata, and remove
 # everything else (launch layers, launch.toml, SBOMs), so the buildpack starts as if it had
 # only its cache. Runs as the build user, who owns the dir.
+# It first checks that the builder has Go (in the same exec, to save a round trip); the marker
+# line is what src/app/restore.ts looks for (NO_GO_MARKER in src/app/preflight.ts).
 # Usage: restore.sh <layers-dir>
 set -eu
+if ! command -v go >/dev/null 2>&1 && ! [ -x /usr/local/go/bin/go ]; then
+  echo 'gobuild-cnb: no go command in the builder' >&2
+  exit 3
+fi
 cd "$1"
 for entry in * .[!.]*; do
   [ -e "$entry" ] || [ -L "$entry" ] || continue

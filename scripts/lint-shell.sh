@@ -6,7 +6,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   echo "lint-shell: shellcheck is not installed; run scripts/setup.sh (or apt-get install shellcheck)" >&2
   exit 1
 fi
-files=$(find buildpack scripts assets .ci -type f \( -name '*.sh' -o -path 'buildpack/bin/*' -o -path 'buildpack/lib/*' -o -name run \) | sort)
+files=$(find bin buildpack scripts assets .ci -type f \( -name '*.sh' -o -path 'bin/*' -o -path 'buildpack/bin/*' -o -path 'buildpack/lib/*' -o -name run \) | sort)
 # shellcheck disable=SC2086
 shellcheck -x $files
 echo "lint-shell: $(echo "$files" | wc -l) shell files clean"

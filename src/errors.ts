@@ -1,6 +1,7 @@
 /**
  * Typed errors. Every failure a user can cause or meet has a class here with an exit code and
- * a hint saying what to do; only src/cli renders them (see docs/exit-codes.md).
+ * a hint saying what to do; only src/cli renders them (exit codes: docs/cli.md). Every class
+ * has a default hint, so no error reaches the user without one (errors.test.ts checks).
  * Exit-code bands follow the lifecycle's (platform/exit.go): detect 20-21, build 51, export 62.
  */
 export const ExitCode = {
@@ -22,6 +23,9 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** Where a build failed; undefined for errors before the build starts (flags, environment). */
+export type BuildPhaseName = 'prepare' | 'detect' | 'build' | 'export';
+
 export interface GobuildErrorOptions {
   hint?: string;
   cause?: unknown;
@@ -31,11 +35,13 @@ export interface GobuildErrorOptions {
 
 export class GobuildError extends Error {
   readonly code: ExitCodeValue;
-  readonly hint?: string;
+  readonly hint: string;
   readonly details?: string;
   override readonly cause?: unknown;
+  /** Set by the build when the error leaves a phase (for --json and the message). */
+  phase?: BuildPhaseName;
 
-  constructor(message: string, code: ExitCodeValue, options: GobuildErrorOptions = {}) {
+  constructor(message: string, code: ExitCodeValue, options: GobuildErrorOptions & { hint: string }) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -47,7 +53,7 @@ export class GobuildError extends Error {
 
 export class UsageError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.Usage, options);
+    super(message, ExitCode.Usage, { hint: 'Run gobuild-cnb build --help for the flags and examples.', ...options });
   }
 }
 
@@ -64,37 +70,52 @@ export class DockerUnavailableError extends GobuildError {
 
 export class ImageUnavailableError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.ImageUnavailable, options);
+    super(message, ExitCode.ImageUnavailable, {
+      hint: 'Pull the image (docker pull <image>) or name one the Docker daemon has, with --pull-policy never.',
+      ...options,
+    });
   }
 }
 
 export class DetectFailedError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.DetectFailed, options);
+    super(message, ExitCode.DetectFailed, { hint: 'Point gobuild-cnb at the directory that holds go.mod (or set BP_GO_WORKDIR).', ...options });
   }
 }
 
 export class DetectError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.DetectError, options);
+    super(message, ExitCode.DetectError, { hint: "The buildpack's output above says which setting is wrong.", ...options });
   }
 }
 
 export class BuildFailedError extends GobuildError {
-  constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.BuildFailed, options);
+  constructor(message: string, options: GobuildErrorOptions = {}, code: ExitCodeValue = ExitCode.BuildFailed) {
+    super(message, code, { hint: 'The build output above says what failed. Rerun with --verbose for every command.', ...options });
   }
 }
 
 export class ExportError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.ExportFailed, options);
+    super(message, ExitCode.ExportFailed, { hint: 'Rerun with --verbose to see each layer as it is written.', ...options });
   }
 }
 
 export class InterruptedError extends GobuildError {
   constructor(signal: string) {
-    super(`interrupted by ${signal}; the build container was removed`, ExitCode.Interrupted);
+    super(`interrupted by ${signal}; the build container was removed`, ExitCode.Interrupted, {
+      hint: 'Nothing was written; run the build again when you are ready.',
+    });
+  }
+}
+
+/** The Docker engine refused a request for a reason of its own (disk full, a daemon error). */
+export class EngineError extends GobuildError {
+  constructor(message: string, options: GobuildErrorOptions = {}) {
+    super(message, ExitCode.Failure, {
+      hint: "The engine's own words are above; `docker info` and the daemon log (journalctl -u docker) say more.",
+      ...options,
+    });
   }
 }
 

@@ -17,7 +17,7 @@ const TIMEOUT_MS = 15 * 60_000;
 /** Runs the CLI polling its VmHWM; resolves { code, stdout, stderr, peakRss }. */
 function runPollingHwm(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let peakRss = null;
     let stdout = '';
     let stderr = '';
@@ -52,7 +52,7 @@ async function measurePeakMemory(workDir, layerMb) {
     let result;
     if (fs.existsSync('/usr/bin/time')) {
       method = '/usr/bin/time -v';
-      const r = await run('/usr/bin/time', ['-v', process.execPath, CLI, ...args], { timeoutMs: TIMEOUT_MS });
+      const r = await run('/usr/bin/time', ['-v', CLI, ...args], { timeoutMs: TIMEOUT_MS });
       result = { ...r, peakRss: parseTimeVMaxRss(r.stderr) };
     } else {
       method = 'VmHWM polled every 50 ms';

@@ -19,7 +19,9 @@ import { buildInputEntries } from './inputs';
 import { packEntries } from './input-tar';
 import { parseBuildpackToml, type BuildpackDescriptor } from '../cnb/files';
 import { DetectExit, Labels, buildpackLayersDir } from '../cnb/spec';
-import { BuildFailedError, DetectError, DetectFailedError, UsageError } from '../errors';
+import { DetectError, DetectFailedError, GobuildError, UsageError, type BuildPhaseName } from '../errors';
+import { buildFailedError } from './classify-build-failure';
+import { checkNetworkExists } from './preflight';
 import { checkRunImagePlatform, defaultPlatform, resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
 import { prepareCacheVolume, waitForCacheVolume } from './cache-volume';
 import { explainCache, previousLayerMetadata, type CacheReport } from './cache-report';
@@ -114,7 +116,11 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     // An output that cannot be written is said before minutes of building, not after.
     await preflightOutput(options);
     // Independent look-ups go together: each is a round trip to the engine.
-    const [engine, builderImage] = await Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder')]);
+    const [engine, builderImage] = await Promise.all([
+      docker.info(),
+      ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder'),
+      checkNetworkExists(docker, options.network),
+    ]);
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
     reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
     const builder = describeBuilder(options.builder, builderImage);
@@ -137,7 +143,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     interrupts.check();
     // The engine copies the inputs in while the container starts: both take a few hundred ms.
     await Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]);
-    const cacheBefore = await restoreCache(container, layersDir);
+    const cacheBefore = await restoreCache(container, layersDir, builder.image);
     const platforms = options.platforms.length > 0 ? options.platforms : [defaultPlatform(run, builder)];
     const baseTarget = await targetData(run, builder, container);
     const contextFor = (platform: Platform): PhaseContext => ({
@@ -182,11 +188,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       }
       const built = await container.run(buildPhase(contextFor(platform)), reporter);
       interrupts.check();
-      if (built.exitCode !== 0) {
-        throw new BuildFailedError(`the build failed (bin/build exited with ${built.exitCode})${label}`, {
-          hint: 'The compiler messages above say what to fix (file:line). Rerun with --verbose for every command.',
-        });
-      }
+      if (built.exitCode !== 0) throw buildFailedError(built.output, built.exitCode, label);
       end();
 
       begin('export', `Exporting ${options.tag}${label}`);
@@ -229,6 +231,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     };
   } catch (err) {
     const interrupted = interrupts.signal;
+    if (err instanceof GobuildError && err.phase === undefined) err.phase = current as BuildPhaseName;
     reporter.flush();
     if (phaseOpen) reporter.phaseEnd(current, false, Date.now() - phaseStarted);
     if (interrupted) interrupts.check();

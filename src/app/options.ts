@@ -10,6 +10,7 @@ import { parseProjectToml, type ProjectDescriptor } from '../cnb/project';
 import { isValidProcessType } from '../cnb/spec';
 import type { Platform } from '../image/types';
 import { parseSourceDateEpoch } from '../image/config';
+import { checkImageRef, checkInsecureRegistry, checkNetworkSyntax, checkPlatforms } from './preflight';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 export const PULL_POLICIES: readonly PullPolicy[] = ['always', 'if-not-present', 'never'];
@@ -105,7 +106,14 @@ export function parseEnvFlag(entry: string, hostEnv: NodeJS.ProcessEnv, origin: 
       hint: 'Use NAME=VALUE, e.g. --env BP_GO_TARGETS=./cmd/server',
     });
   }
-  if (eq !== -1) return { name, value: entry.slice(eq + 1) };
+  if (eq !== -1) {
+    const value = entry.slice(eq + 1);
+    // A NUL cannot be passed on in an environment: the value would be cut short.
+    if (value.includes('\0')) {
+      throw new UsageError(`${origin}: the value of ${name} contains a NUL byte`, { hint: 'Environment values cannot hold NUL; remove it.' });
+    }
+    return { name, value };
+  }
   const host = hostEnv[name];
   if (host === undefined) {
     throw new UsageError(`${origin}: ${name} is not set in your environment, so there is no value to copy`, {
@@ -134,7 +142,7 @@ function mergeEnv(...lists: BuildEnvVar[][]): BuildEnvVar[] {
 
 export function parsePlatforms(spec: string | undefined): Platform[] {
   if (!spec) return [];
-  return spec.split(',').map((raw) => {
+  const platforms = spec.split(',').map((raw): Platform => {
     const parts = raw.trim().split('/');
     if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) {
       throw new UsageError(`--platform: ${JSON.stringify(raw)} is not os/arch[/variant]`, {
@@ -144,6 +152,24 @@ export function parsePlatforms(spec: string | undefined): Platform[] {
     const [os, architecture, variant] = parts;
     return variant ? { os, architecture, variant } : { os, architecture };
   });
+  checkPlatforms(platforms);
+  return platforms;
+}
+
+/** An --env-file's text; a file that cannot be read is a usage error naming it. */
+function readEnvFile(path: string, given: string): string {
+  if (!existsSync(path)) {
+    throw new UsageError(`--env-file ${given}: no such file`, { hint: 'Give the path of a file of NAME=VALUE lines (relative to the current directory).' });
+  }
+  try {
+    if (!statSync(path).isFile()) throw new UsageError(`--env-file ${given} is not a file`, { hint: 'Give the path of a file of NAME=VALUE lines.' });
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--env-file ${given}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      hint: 'Make the file readable by you (chmod u+r).',
+    });
+  }
 }
 
 export function parseOutput(output: string | undefined, publish: boolean | undefined, cwd: string): OutputTarget {
@@ -184,7 +210,15 @@ function validateAppDir(dir: string): void {
     throw new UsageError(`the app directory ${dir} does not exist`, { hint: 'Pass the directory of your Go app: gobuild-cnb build ./path/to/app -t my-app' });
   }
   if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`, { hint: 'Pass the directory that holds go.mod.' });
-  if (readdirSync(dir).length === 0) {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    throw new UsageError(`cannot read the app directory ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      hint: 'Make it readable by you (chmod u+rx), or build as a user who can read it.',
+    });
+  }
+  if (entries.length === 0) {
     throw new UsageError(`the app directory ${dir} is empty`, { hint: 'Point gobuild-cnb at the directory that holds your go.mod and .go files.' });
   }
 }
@@ -196,8 +230,16 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
 
   const pullPolicy = (flags.pullPolicy ?? ctx.env.GOBUILD_CNB_PULL_POLICY ?? 'if-not-present') as PullPolicy;
   if (!PULL_POLICIES.includes(pullPolicy)) {
-    throw new UsageError(`--pull-policy ${JSON.stringify(pullPolicy)} is not one of ${PULL_POLICIES.join(', ')}`);
+    const source = flags.pullPolicy === undefined ? 'GOBUILD_CNB_PULL_POLICY=' : '--pull-policy ';
+    throw new UsageError(`${source}${JSON.stringify(pullPolicy)} is not one of ${PULL_POLICIES.join(', ')}`, {
+      hint: 'e.g. --pull-policy never to use only images the Docker daemon already has.',
+    });
   }
+  checkNetworkSyntax(flags.network);
+  for (const host of flags.insecureRegistry ?? []) checkInsecureRegistry(host);
+  checkImageRef('--builder', flags.builder);
+  const runImageFlag = flags.runImage ?? ctx.env.GOBUILD_CNB_RUN_IMAGE;
+  if (runImageFlag !== 'static' && runImageFlag !== 'scratch') checkImageRef('--run-image', runImageFlag);
   if (flags.defaultProcess !== undefined && !isValidProcessType(flags.defaultProcess)) {
     throw new UsageError(`--default-process ${JSON.stringify(flags.defaultProcess)} is not a valid process type`, {
       hint: 'Process types are binary names: letters, digits, ., _ and -.',
@@ -207,22 +249,31 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
   const projectFile = join(appDir, 'project.toml');
   let project: ProjectDescriptor = { include: [], exclude: [], buildEnv: [] };
   if (existsSync(projectFile)) {
+    let text: string;
     try {
-      project = parseProjectToml(readFileSync(projectFile, 'utf8'), projectFile);
+      text = readFileSync(projectFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${projectFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+        hint: 'Make it readable by you (chmod u+r), or remove it.',
+      });
+    }
+    try {
+      project = parseProjectToml(text, projectFile);
     } catch (err) {
       throw new UsageError(`project.toml is not valid: ${(err as Error).message}`, { hint: 'Fix the file or remove it.' });
     }
   }
 
   const envFileVars = (flags.envFile ?? []).flatMap((file) => {
-    const path = resolve(ctx.cwd, file);
-    if (!existsSync(path)) throw new UsageError(`--env-file ${file}: no such file`);
-    return parseEnvFile(readFileSync(path, 'utf8'), file, ctx.env);
+    return parseEnvFile(readEnvFile(resolve(ctx.cwd, file), file), file, ctx.env);
   });
   const flagVars = (flags.env ?? []).map((e) => parseEnvFlag(e, ctx.env, `--env ${e.split('=')[0]}`));
   const env = mergeEnv(project.buildEnv, envFileVars, flagVars);
 
   const buildpackDir = flags.buildpack ? resolve(ctx.cwd, flags.buildpack) : ctx.bundledBuildpackDir;
+  if (!existsSync(buildpackDir) || !statSync(buildpackDir).isDirectory()) {
+    throw new UsageError(`--buildpack ${buildpackDir} is not a directory`, { hint: 'Point --buildpack at a CNB buildpack directory (it holds buildpack.toml and bin/).' });
+  }
   if (!existsSync(join(buildpackDir, 'buildpack.toml'))) {
     throw new UsageError(`--buildpack ${buildpackDir} has no buildpack.toml`, { hint: 'Point --buildpack at a CNB buildpack directory.' });
   }
@@ -242,7 +293,9 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
     });
   }
   if (flags.cacheVolume !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]+$/.test(flags.cacheVolume)) {
-    throw new UsageError(`--cache-volume ${JSON.stringify(flags.cacheVolume)} is not a valid Docker volume name`);
+    throw new UsageError(`--cache-volume ${JSON.stringify(flags.cacheVolume)} is not a valid Docker volume name`, {
+      hint: 'Use two or more letters, digits, _ . or -, starting with a letter or digit, e.g. --cache-volume my-app-cache',
+    });
   }
 
   return Object.freeze({

@@ -11,6 +11,7 @@ import { Paths } from '../cnb/spec';
 import { packEntries } from './input-tar';
 import { appEntries } from './inputs';
 import { GobuildError, ExitCode } from '../errors';
+import { NO_GO_MARKER, builderWithoutGoError } from './preflight';
 
 import { RESTORE_SCRIPT } from './phases';
 
@@ -35,8 +36,10 @@ export interface CacheMetadata {
  * Keep only cache layers in the buildpack's layers dir (the mounted cache volume), and say
  * what the cache layers' metadata was, in one exec.
  */
-export async function restoreCache(container: BuildContainer, layersDir: string): Promise<CacheMetadata> {
+export async function restoreCache(container: BuildContainer, layersDir: string, builderImage = 'image'): Promise<CacheMetadata> {
   const { exitCode, output, files } = await container.inventory(layersDir, ['/bin/sh', RESTORE_SCRIPT, layersDir]);
+  // restore.sh first checks that the builder has Go: one exec less than a check of its own.
+  if (exitCode !== 0 && output.includes(NO_GO_MARKER)) throw builderWithoutGoError(builderImage);
   if (exitCode !== 0) throw stepFailed('restore the build cache', exitCode, output);
   const read = (name: string): TomlTable | undefined => {
     const text = files.get(`${name}.toml`);

@@ -5,8 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode } from '../errors';
-import { exitCodeOf, renderError, toGobuildError } from './render';
+import { ExitCode, UsageError, type GobuildError } from '../errors';
+import { exitCodeOf, renderError, renderJsonError, toGobuildError } from './render';
+import { checkDockerHost } from '../app/preflight';
 import { registerBuildCommand } from './commands/build';
 import { registerCacheCommand } from './commands/cache';
 import { PACKAGE_ROOT } from '../app/inputs';
@@ -32,15 +33,44 @@ Examples:
   gobuild-cnb cache ls                              list build caches
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 no Docker engine, 4 image missing or pull failed,
-20 detection failed, 21 detection error, 51 build failed, 62 export failed, 130 interrupted.
+5 cache volume busy, 20 detection failed, 21 detection error, 51 build failed, 52 fetching
+modules failed, 53 out of disk or memory, 62 export failed, 130 interrupted.
 Docs: docs/cli.md`,
   );
+  // Before any command talks to an engine: a malformed address is a usage error, not a bug.
+  program.hook('preAction', () => checkDockerHost(process.env.DOCKER_HOST));
   registerBuildCommand(program);
   registerCacheCommand(program);
   return program;
 }
 
+/** --json among the arguments (before a `--`): errors are then also one JSON object on stdout. */
+export function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+/**
+ * A reader that closes early (`gobuild-cnb --help | head -1`) is not an error of ours: further
+ * output to that stream is dropped instead of ending in an EPIPE stack trace.
+ */
+export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
+function report(error: GobuildError, json: boolean): void {
+  process.stderr.write(renderError(error, process.env.GOBUILD_CNB_DEBUG === '1'));
+  if (json) process.stdout.write(renderJsonError(error));
+  process.exitCode = exitCodeOf(error);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
+  const json = wantsJson(argv.slice(2));
   const program = createProgram();
   try {
     await program.parseAsync(argv);
@@ -49,10 +79,12 @@ export async function main(argv: string[]): Promise<void> {
       // commander already printed its message (or the help / version).
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
       process.exitCode = ok ? 0 : ExitCode.Usage;
+      if (!ok && json) process.stdout.write(renderJsonError(new UsageError(err.message.replace(/^error: /, ''))));
       return;
     }
-    const error = toGobuildError(err);
-    process.stderr.write(renderError(error, process.env.GOBUILD_CNB_DEBUG === '1'));
-    process.exitCode = exitCodeOf(error);
+    report(toGobuildError(err), json);
   }
 }
+
+// Run by the launcher (bin/gobuild-cnb runs `node -- dist/cli/main.js ARGS`).
+if (require.main === module) void main(process.argv);

@@ -10,6 +10,14 @@ export function toGobuildError(err: unknown): GobuildError {
   return new InternalError(`unexpected error: ${message}`, { cause: err });
 }
 
+/**
+ * `--json` on failure: one object on stdout, so a script reading stdout always gets JSON.
+ * phase is null when the error came before the build started (flags, environment).
+ */
+export function renderJsonError(err: GobuildError): string {
+  return `${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, phase: err.phase ?? null } }, null, 2)}\n`;
+}
+
 export function renderError(err: GobuildError, debug = false): string {
   const lines: string[] = [];
   if (err.details) {
@@ -17,7 +25,7 @@ export function renderError(err: GobuildError, debug = false): string {
     lines.push('');
   }
   lines.push(`ERROR: ${err.message}`);
-  if (err.hint) lines.push(`hint: ${err.hint}`);
+  lines.push(`hint: ${err.hint || 'Rerun with --verbose for every step.'}`);
   if (debug) {
     const cause = err.cause instanceof Error ? err.cause : err;
     if (cause.stack) lines.push('', cause.stack);

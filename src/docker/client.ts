@@ -100,4 +100,6 @@ export interface DockerClient {
   listVolumes(labelFilter: string): Promise<VolumeSummary[]>;
   removeVolume(name: string): Promise<void>;
   volumeExists(name: string): Promise<boolean>;
+  /** Names of the engine's networks (for checking --network before the build). */
+  listNetworks(): Promise<string[]>;
 }

@@ -2,7 +2,7 @@
 import './defer-unused-deps';
 import Docker from 'dockerode';
 import { Readable, Writable } from 'node:stream';
-import { DockerUnavailableError, ImageUnavailableError, GobuildError, ExitCode } from '../errors';
+import { DockerUnavailableError, EngineError, ImageUnavailableError, GobuildError, UsageError } from '../errors';
 import type { Digest } from '../image/types';
 import type {
   ContainerSpec,
@@ -18,26 +18,49 @@ import type {
 interface DockerApiError {
   statusCode?: number;
   code?: string;
+  /** Set by Node on system errors: `connect` for the engine socket, `open`/`read`/`scandir` for files. */
+  syscall?: string;
+  path?: string;
+  address?: string;
   json?: { message?: string };
   message?: string;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Syscalls of our own file reads: their EACCES/ENOENT are about a file, never about the engine. */
+const FILE_SYSCALLS = new Set(['open', 'read', 'scandir', 'stat', 'lstat', 'readlink', 'opendir']);
 
 function engineAddress(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
 /** Turn dockerode's errors into ours: no engine -> DockerUnavailableError, others keep the daemon's words. */
-function translate(err: unknown, action: string): GobuildError {
+export function translateDockerError(err: unknown, action: string): GobuildError {
   if (err instanceof GobuildError) return err;
-  const e = err as DockerApiError;
-  if (e?.code && CONNECTION_CODES.has(e.code)) {
+  const e = (err ?? {}) as DockerApiError;
+  if (e.code && e.path !== undefined && e.syscall && FILE_SYSCALLS.has(e.syscall)) {
+    // A file we were sending (the app dir, the buildpack) could not be read: name it.
+    return new UsageError(`cannot read ${e.path ?? 'a file'} (${e.code}) while sending it to the build container`, {
+      hint: 'Make the file readable by you (chmod u+r), or leave it out of the build with an exclude in project.toml.',
+      cause: err,
+    });
+  }
+  if (e.code === 'EACCES' && e.syscall === 'connect') {
+    return new DockerUnavailableError(`permission denied on the Docker socket ${e.address ?? engineAddress()}`, {
+      hint:
+        'Join the docker group (sudo usermod -aG docker $USER, then log out and in again), ' +
+        'or use rootless Docker and point DOCKER_HOST at its socket (e.g. DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock).',
+      cause: err,
+    });
+  }
+  if (e.code && CONNECTION_CODES.has(e.code) && (e.syscall === undefined || ['connect', 'getaddrinfo', 'write', 'read'].includes(e.syscall))) {
     return new DockerUnavailableError(`no Docker engine answers at ${engineAddress()} (${e.code})`, { cause: err });
   }
-  const daemonMessage = e?.json?.message ?? e?.message ?? String(err);
-  return new GobuildError(`Docker: ${action} failed: ${daemonMessage.trim()}`, ExitCode.Failure, { cause: err });
+  const daemonMessage = e.json?.message ?? e.message ?? String(err);
+  return new EngineError(`Docker: ${action} failed: ${daemonMessage.trim()}`, { cause: err });
 }
+
+const translate = translateDockerError;
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -298,5 +321,13 @@ export class DockerodeClient implements DockerClient {
       throw translate(err, `inspect volume ${name}`);
     }
   }
-}
 
+  async listNetworks(): Promise<string[]> {
+    try {
+      const networks = await this.docker.listNetworks();
+      return networks.map((n) => n.Name).sort();
+    } catch (err) {
+      throw translate(err, 'list networks');
+    }
+  }
+}

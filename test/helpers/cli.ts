@@ -23,7 +23,8 @@ export interface CliRun {
 }
 
 export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // The launcher is a sh script (it runs `node -- main.js`): spawn it as a user's shell would.
+  const child = spawn(CLI, args, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, CI: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

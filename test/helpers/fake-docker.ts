@@ -115,4 +115,8 @@ export class FakeDockerClient implements DockerClient {
   async volumeExists(): Promise<boolean> {
     return false;
   }
+  async listNetworks(): Promise<string[]> {
+    this.calls.push('listNetworks');
+    return ['bridge', 'host', 'none'];
+  }
 }

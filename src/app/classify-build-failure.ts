@@ -1,0 +1,94 @@
+/**
+ * Why did `bin/build` fail? Read from the tail of its output (go's own messages), so the user
+ * gets the hint for the failure they had: a TLS or DNS failure is not a compile error. Pure: the
+ * build calls it with PhaseResult.output and throws the error it returns.
+ */
+import { BuildFailedError, ExitCode, type ExitCodeValue } from '../errors';
+
+export type BuildFailureClass = 'tls' | 'auth' | 'missing-module' | 'network' | 'disk' | 'memory' | 'compile' | 'other';
+
+interface Rule {
+  kind: BuildFailureClass;
+  code: ExitCodeValue;
+  pattern: RegExp;
+  message: string;
+  hint: string;
+}
+
+/** First match wins: the specific fetch failures before the generic network ones, resources before compile. */
+const RULES: readonly Rule[] = [
+  {
+    kind: 'disk',
+    code: ExitCode.BuildResources,
+    pattern: /no space left on device|disk quota exceeded/i,
+    message: 'the build ran out of disk space',
+    hint: 'Free space for the Docker engine (docker system df shows what uses it) or clear this build cache with --clear-cache.',
+  },
+  {
+    kind: 'memory',
+    code: ExitCode.BuildResources,
+    pattern: /signal: killed|exit status 137|\bOOM\b|out of memory|cannot allocate memory/i,
+    message: 'the build ran out of memory (the compiler was killed)',
+    hint: 'Give the Docker engine more memory, or build fewer packages at once (e.g. -e BP_GO_BUILD_FLAGS=-p=1).',
+  },
+  {
+    kind: 'tls',
+    code: ExitCode.BuildFetchFailed,
+    pattern: /x509:|certificate signed by unknown authority|tls: failed to verify|certificate is not valid|certificate has expired/i,
+    message: "fetching Go modules failed: the server's TLS certificate is not trusted in the builder",
+    hint: "Use a builder whose CA certificates trust your proxy or module server (a corporate TLS proxy's CA must be in the builder image), or fix GOPROXY.",
+  },
+  {
+    kind: 'auth',
+    code: ExitCode.BuildFetchFailed,
+    pattern: /terminal prompts disabled|\b401 Unauthorized\b|\b403 Forbidden\b|reading .*: (401|403)\b|authentication required|could not read Username/i,
+    message: 'fetching Go modules failed: the server asked for credentials',
+    hint: 'For private modules set GOPRIVATE and give credentials through a .netrc or GOPROXY URL in --env-file (values are never logged), or vendor the modules (go mod vendor).',
+  },
+  {
+    kind: 'missing-module',
+    code: ExitCode.BuildFetchFailed,
+    pattern: /unknown revision|invalid version|reading .*: (404|410)\b|\b404 Not Found\b|\b410 Gone\b|no matching versions for query|cannot find module providing package|module .* not found|no required module provides package/i,
+    message: 'fetching Go modules failed: a module or version does not exist',
+    hint: 'Check the module path and version in go.mod (go get <module>@<version> locally, then go mod tidy), and that GOPROXY serves it.',
+  },
+  {
+    kind: 'network',
+    code: ExitCode.BuildFetchFailed,
+    pattern: /dial tcp|no such host|connection refused|i\/o timeout|network is unreachable|proxyconnect|TLS handshake timeout|server misbehaving|temporary failure in name resolution|connection reset by peer/i,
+    message: 'fetching Go modules failed: the network, DNS or proxy did not answer',
+    hint: 'Check GOPROXY / HTTPS_PROXY and the network of the build container (--network); for an offline build vendor the modules (go mod vendor) and use --network none.',
+  },
+  {
+    kind: 'compile',
+    code: ExitCode.BuildFailed,
+    pattern: /^\S+\.go:\d+:\d+: /m,
+    message: 'the Go code did not compile',
+    hint: 'The compiler messages above say what to fix (file:line:column).',
+  },
+];
+
+export interface BuildFailure {
+  kind: BuildFailureClass;
+  code: ExitCodeValue;
+  message: string;
+  hint: string;
+}
+
+export function classifyBuildFailure(output: string): BuildFailure {
+  for (const rule of RULES) {
+    if (rule.pattern.test(output)) return { kind: rule.kind, code: rule.code, message: rule.message, hint: rule.hint };
+  }
+  return {
+    kind: 'other',
+    code: ExitCode.BuildFailed,
+    message: 'the build failed',
+    hint: "The buildpack's output above says what failed. Rerun with --verbose for every command.",
+  };
+}
+
+/** The error for a failed bin/build: its class's message, exit code and hint. */
+export function buildFailedError(output: string, exitCode: number, label = ''): BuildFailedError {
+  const failure = classifyBuildFailure(output);
+  return new BuildFailedError(`${failure.message} (bin/build exited with ${exitCode})${label}`, { hint: failure.hint }, failure.code);
+}

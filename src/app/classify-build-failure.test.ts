@@ -1,0 +1,59 @@
+import { buildFailedError, classifyBuildFailure } from './classify-build-failure';
+import { ExitCode } from '../errors';
+
+// Outputs as go 1.2x prints them (the tail of bin/build's output).
+const cases: Array<[string, string, string, number]> = [
+  [
+    'TLS trust',
+    'go: example.com/mod@v1.0.0: Get "https://127.0.0.1:8443/example.com/mod/@v/v1.0.0.info": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+    'tls',
+    ExitCode.BuildFetchFailed,
+  ],
+  [
+    'DNS',
+    'go: example.com/mod@v1.0.0: Get "https://nonexistent.invalid/example.com/mod/@v/v1.0.0.mod": dial tcp: lookup nonexistent.invalid on 127.0.0.11:53: no such host',
+    'network',
+    ExitCode.BuildFetchFailed,
+  ],
+  [
+    'connection refused',
+    'go: example.com/mod@v1.0.0: Get "http://127.0.0.1:9/example.com/mod/@v/v1.0.0.mod": dial tcp 127.0.0.1:9: connect: connection refused',
+    'network',
+    ExitCode.BuildFetchFailed,
+  ],
+  ['proxy', 'go: Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: dial tcp 10.0.0.1:3128: i/o timeout', 'network', ExitCode.BuildFetchFailed],
+  [
+    'auth (git prompt)',
+    "go: github.com/acme/private@v1.2.3: invalid version: git ls-remote -q origin in /x: exit status 128:\n\tfatal: could not read Username for 'https://github.com': terminal prompts disabled",
+    'auth',
+    ExitCode.BuildFetchFailed,
+  ],
+  ['auth (proxy 403)', 'go: example.com/mod@v1.0.0: reading https://goproxy.example/example.com/mod/@v/v1.0.0.mod: 403 Forbidden', 'auth', ExitCode.BuildFetchFailed],
+  ['missing version (404)', 'go: example.com/mod@v9.9.9: reading http://127.0.0.1:8080/example.com/mod/@v/v9.9.9.info: 404 Not Found', 'missing-module', ExitCode.BuildFetchFailed],
+  ['unknown revision', 'go: github.com/acme/x@v0.0.0-2020: invalid version: unknown revision 0123abcd', 'missing-module', ExitCode.BuildFetchFailed],
+  ['gone (410)', 'go: example.com/old@v1.0.0: reading https://proxy.golang.org/example.com/old/@v/v1.0.0.mod: 410 Gone', 'missing-module', ExitCode.BuildFetchFailed],
+  ['compile error', '# example.com/app\n./main.go:7:2: undefined: fmt.Printx\n', 'compile', ExitCode.BuildFailed],
+  ['out of disk', 'go: writing go.sum: write /layers/gocache/x: no space left on device', 'disk', ExitCode.BuildResources],
+  ['out of memory', 'go build example.com/app: /usr/local/go/pkg/tool/linux_amd64/compile: signal: killed', 'memory', ExitCode.BuildResources],
+  ['anything else', 'gobuild-cnb/go: BP_GO_TARGETS=./nope: no such directory', 'other', ExitCode.BuildFailed],
+];
+
+describe('classifyBuildFailure', () => {
+  it.each(cases)('%s', (_name, output, kind, code) => {
+    const failure = classifyBuildFailure(output);
+    expect({ kind: failure.kind, code: failure.code }).toEqual({ kind, code });
+    expect(failure.hint.length).toBeGreaterThan(20);
+  });
+
+  it('never gives a network failure the compiler hint', () => {
+    const output = '# example.com/app\n./main.go:3:8: no required module provides package example.com/mod; dial tcp: lookup x: no such host';
+    expect(classifyBuildFailure(output).hint).not.toMatch(/compiler/);
+  });
+
+  it('makes an error with the class exit code, the bin/build exit code and the platform label', () => {
+    const err = buildFailedError('x509: certificate signed by unknown authority', 1, ' for linux/arm64');
+    expect(err.code).toBe(ExitCode.BuildFetchFailed);
+    expect(err.message).toBe("fetching Go modules failed: the server's TLS certificate is not trusted in the builder (bin/build exited with 1) for linux/arm64");
+    expect(err.hint).toMatch(/CA certificates/);
+  });
+});

@@ -32,6 +32,8 @@ const cases: Array<[string, string, string, number]> = [
   ['missing version (404)', 'go: example.com/mod@v9.9.9: reading http://127.0.0.1:8080/example.com/mod/@v/v9.9.9.info: 404 Not Found', 'missing-module', ExitCode.BuildFetchFailed],
   ['unknown revision', 'go: github.com/acme/x@v0.0.0-2020: invalid version: unknown revision 0123abcd', 'missing-module', ExitCode.BuildFetchFailed],
   ['gone (410)', 'go: example.com/old@v1.0.0: reading https://proxy.golang.org/example.com/old/@v/v1.0.0.mod: 410 Gone', 'missing-module', ExitCode.BuildFetchFailed],
+  ['missing in a file:// proxy', 'main.go:7:2: example.com/quote@v1.0.0: reading file:///nonexistent/example.com/quote/@v/v1.0.0.zip: no such file or directory', 'missing-module', ExitCode.BuildFetchFailed],
+  ['offline (GOPROXY=off)', 'main.go:7:2: example.com/quote@v1.0.0: module lookup disabled by GOPROXY=off', 'network', ExitCode.BuildFetchFailed],
   ['compile error', '# example.com/app\n./main.go:7:2: undefined: fmt.Printx\n', 'compile', ExitCode.BuildFailed],
   ['out of disk', 'go: writing go.sum: write /layers/gocache/x: no space left on device', 'disk', ExitCode.BuildResources],
   ['out of memory', 'go build example.com/app: /usr/local/go/pkg/tool/linux_amd64/compile: signal: killed', 'memory', ExitCode.BuildResources],

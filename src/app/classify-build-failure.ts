@@ -48,14 +48,14 @@ const RULES: readonly Rule[] = [
   {
     kind: 'missing-module',
     code: ExitCode.BuildFetchFailed,
-    pattern: /unknown revision|invalid version|reading .*: (404|410)\b|\b404 Not Found\b|\b410 Gone\b|no matching versions for query|cannot find module providing package|module .* not found|no required module provides package/i,
+    pattern: /unknown revision|invalid version|reading .*: (404|410)\b|\b404 Not Found\b|\b410 Gone\b|no matching versions for query|cannot find module providing package|module .* not found|no required module provides package|@v\/\S+: no such file or directory/i,
     message: 'fetching Go modules failed: a module or version does not exist',
     hint: 'Check the module path and version in go.mod (go get <module>@<version> locally, then go mod tidy), and that GOPROXY serves it.',
   },
   {
     kind: 'network',
     code: ExitCode.BuildFetchFailed,
-    pattern: /dial tcp|no such host|connection refused|i\/o timeout|network is unreachable|proxyconnect|TLS handshake timeout|server misbehaving|temporary failure in name resolution|connection reset by peer/i,
+    pattern: /dial tcp|no such host|connection refused|i\/o timeout|network is unreachable|proxyconnect|TLS handshake timeout|server misbehaving|temporary failure in name resolution|connection reset by peer|module lookup disabled by GOPROXY=off/i,
     message: 'fetching Go modules failed: the network, DNS or proxy did not answer',
     hint: 'Check GOPROXY / HTTPS_PROXY and the network of the build container (--network); for an offline build vendor the modules (go mod vendor) and use --network none.',
   },

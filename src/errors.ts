@@ -53,7 +53,7 @@ export class GobuildError extends Error {
 
 export class UsageError extends GobuildError {
   constructor(message: string, options: GobuildErrorOptions = {}) {
-    super(message, ExitCode.Usage, { hint: 'Run gobuild-cnb build --help for the flags and examples.', ...options });
+    super(message, ExitCode.Usage, { hint: 'Run gobuild-cnb --help, or gobuild-cnb <command> --help, for the flags and examples.', ...options });
   }
 }
 

@@ -17,13 +17,22 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/** `error: unknown option '--nope'\n` -> `unknown option '--nope'`. */
+function commanderMessage(text: string): string {
+  return text.replace(/^error: /, '').trimEnd();
+}
+
 export function createProgram(): Command {
   const program = new Command('gobuild-cnb')
     .description('Build a Go app into a runnable container image, the way `pack build` does with the Paketo Go buildpack.')
     .version(packageVersion(), '--version', 'print the gobuild-cnb version')
-    .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+      // commander's own errors (unknown flag, missing value) look like ours: ERROR: and a hint.
+      outputError: (s, write) => write(renderError(new UsageError(commanderMessage(s)))),
+    });
   program.addHelpText(
     'after',
     `
@@ -79,7 +88,7 @@ export async function main(argv: string[]): Promise<void> {
       // commander already printed its message (or the help / version).
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
       process.exitCode = ok ? 0 : ExitCode.Usage;
-      if (!ok && json) process.stdout.write(renderJsonError(new UsageError(err.message.replace(/^error: /, ''))));
+      if (!ok && json) process.stdout.write(renderJsonError(new UsageError(commanderMessage(err.message))));
       return;
     }
     report(toGobuildError(err), json);

@@ -37,3 +37,28 @@ describe('every error has a hint', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('asGobuildError', () => {
+  const fsError = (code: string, syscall: string, path: string): Error => Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, syscall, path });
+
+  it('never calls a file the user named "a bug"', () => {
+    for (const code of ['EACCES', 'EROFS', 'ENOENT', 'EISDIR']) {
+      const err = errors.asGobuildError(fsError(code, 'open', '/home/me/out.tar'));
+      expect(err.code).toBe(errors.ExitCode.Usage);
+      expect(err.message).toContain('/home/me/out.tar');
+      expect(err.hint).not.toMatch(/bug/);
+    }
+  });
+
+  it('a full disk is exit 53', () => {
+    expect(errors.asGobuildError(fsError('ENOSPC', 'write', '/tmp/x')).code).toBe(errors.ExitCode.BuildResources);
+  });
+
+  it('keeps our errors and calls anything else a bug', () => {
+    const ours = new errors.UsageError('x');
+    expect(errors.asGobuildError(ours)).toBe(ours);
+    const other = errors.asGobuildError(new TypeError('x is undefined'));
+    expect(other).toBeInstanceOf(errors.InternalError);
+    expect(other.hint).toMatch(/bug/);
+  });
+});

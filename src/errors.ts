@@ -128,3 +128,42 @@ export class InternalError extends GobuildError {
     });
   }
 }
+
+/** Node's errors from the file system: they name a path, so they are about the user's files. */
+const PATH_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many symbolic links',
+  EEXIST: 'already exists',
+  ENAMETOOLONG: 'name too long',
+};
+
+/**
+ * Any thrown value as one of ours. A file-system error that names a path is the user's file
+ * (exit 2, or 53 when the disk is full), never "a bug"; anything else is an InternalError.
+ */
+export function asGobuildError(err: unknown): GobuildError {
+  if (err instanceof GobuildError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e.path === 'string' && typeof e.code === 'string') {
+    const what = `${e.syscall ? `${e.syscall} ` : ''}${e.path}`;
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+      return new GobuildError(`out of disk space: ${what}`, ExitCode.BuildResources, {
+        hint: 'Free space on that file system (or point TMPDIR / the output elsewhere) and build again.',
+        cause: err,
+      });
+    }
+    if (PATH_ERRORS[e.code]) {
+      return new UsageError(`cannot ${what}: ${PATH_ERRORS[e.code]} (${e.code})`, {
+        hint: 'Check that the path exists and that you may read it (or write it, for an output), then build again.',
+        cause: err,
+      });
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new InternalError(`unexpected error: ${message}`, { cause: err });
+}

@@ -19,7 +19,7 @@ import { buildInputEntries } from './inputs';
 import { packEntries } from './input-tar';
 import { parseBuildpackToml, type BuildpackDescriptor } from '../cnb/files';
 import { DetectExit, Labels, buildpackLayersDir } from '../cnb/spec';
-import { DetectError, DetectFailedError, GobuildError, UsageError, type BuildPhaseName } from '../errors';
+import { DetectError, DetectFailedError, UsageError, asGobuildError, type BuildPhaseName } from '../errors';
 import { buildFailedError } from './classify-build-failure';
 import { checkNetworkExists } from './preflight';
 import { checkRunImagePlatform, defaultPlatform, resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
@@ -231,11 +231,12 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     };
   } catch (err) {
     const interrupted = interrupts.signal;
-    if (err instanceof GobuildError && err.phase === undefined) err.phase = current as BuildPhaseName;
+    const error = asGobuildError(err);
+    if (error.phase === undefined) error.phase = current as BuildPhaseName;
     reporter.flush();
     if (phaseOpen) reporter.phaseEnd(current, false, Date.now() - phaseStarted);
     if (interrupted) interrupts.check();
-    throw err;
+    throw error;
   } finally {
     interrupts.dispose();
     if (container && (!options.keepContainer || interrupts.signal)) {

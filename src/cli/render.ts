@@ -2,12 +2,10 @@
  * The one place errors become text: message, the failing step's output, and a hint saying
  * what to do. A user never sees a stack trace unless GOBUILD_CNB_DEBUG=1.
  */
-import { ExitCode, GobuildError, InternalError, type ExitCodeValue } from '../errors';
+import { ExitCode, GobuildError, asGobuildError, type ExitCodeValue } from '../errors';
 
 export function toGobuildError(err: unknown): GobuildError {
-  if (err instanceof GobuildError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new InternalError(`unexpected error: ${message}`, { cause: err });
+  return asGobuildError(err);
 }
 
 /**

@@ -33,7 +33,7 @@ interface Expected {
 
 function imageExists(ref: string): boolean {
   try {
-    docker(['image', 'inspect', ref]);
+    execFileSync('docker', ['image', 'inspect', ref], { stdio: 'ignore', timeout: 30_000 });
     return true;
   } catch {
     return false;
@@ -41,13 +41,21 @@ function imageExists(ref: string): boolean {
 }
 
 /** Runs the CLI in a private TMPDIR and checks what every failure must show and leave. */
-async function expectFailure(args: string[], expected: Expected, options: { env?: NodeJS.ProcessEnv; asNobody?: boolean } = {}): Promise<CliResult> {
+/** As nobody: without any group (the socket refuses), or in the docker group (the socket answers). */
+type Nobody = 'no groups' | 'docker group';
+
+function setprivArgs(nobody: Nobody): string[] {
+  const groups = nobody === 'no groups' ? ['--clear-groups'] : [`--groups=${execFileSync('getent', ['group', 'docker'], { encoding: 'utf8' }).split(':')[2]}`];
+  return ['setpriv', '--reuid=65534', '--regid=65534', ...groups];
+}
+
+async function expectFailure(args: string[], expected: Expected, options: { env?: NodeJS.ProcessEnv; asNobody?: Nobody } = {}): Promise<CliResult> {
   const tmp = privateTmp();
   try {
     let result: CliResult;
     if (options.asNobody) {
       chmodSync(tmp.path, 0o777);
-      result = await runAs(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', CLI, ...args], { ...tmp.env, ...options.env });
+      result = await runAs([...setprivArgs(options.asNobody), CLI, ...args], { ...tmp.env, ...options.env });
     } else {
       result = await runCli(args, { env: { ...tmp.env, ...options.env } });
     }
@@ -212,7 +220,18 @@ describeWithDocker('every error has the right exit code and a hint (hostile inpu
     });
 
     (process.getuid?.() === 0 ? it : it.skip)('permission denied on the socket: exit 3, join the docker group (run as nobody)', async () => {
-      await expectFailure(build(HELLO), { code: 3, message: /permission denied on the Docker socket/, hint: /usermod -aG docker/ }, { asNobody: true });
+      await expectFailure(build(HELLO), { code: 3, message: /permission denied on the Docker socket/, hint: /usermod -aG docker/ }, { asNobody: 'no groups' });
+    });
+
+    (process.getuid?.() === 0 ? it : it.skip)('a file in the app dir the user cannot read is named, never "no Docker engine"', async () => {
+      const app = testdir({ 'go.mod': 'module example.com/hello\n\ngo 1.22\n', 'main.go': readFileSync(join(HELLO, 'main.go'), 'utf8'), 'private.key': { content: 'not yours\n', mode: 0 } });
+      try {
+        chmodSync(app.path, 0o755);
+        const result = await expectFailure(build(app.path), { code: 2, message: /private\.key/, hint: /readable|chmod|exclude/ }, { asNobody: 'docker group' });
+        expect(result.stderr).not.toMatch(/no Docker engine/);
+      } finally {
+        app.cleanup();
+      }
     });
 
     it('a missing --network is refused in prepare, listing the networks (and --json says the phase)', async () => {

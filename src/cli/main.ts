@@ -80,6 +80,13 @@ export async function main(argv: string[]): Promise<void> {
   endQuietlyOnClosedPipe(process.stdout);
   endQuietlyOnClosedPipe(process.stderr);
   const json = wantsJson(argv.slice(2));
+  // Last resort: a stray error ends with our ERROR:/hint: lines, not Node's stack dump.
+  const crash = (err: unknown): void => {
+    report(toGobuildError(err), json);
+    process.exit();
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   const program = createProgram();
   try {
     await program.parseAsync(argv);

@@ -7,7 +7,19 @@
 # line is what src/app/restore.ts looks for (NO_GO_MARKER in src/app/preflight.ts).
 # Usage: restore.sh <layers-dir>
 set -eu
-if ! command -v go >/dev/null 2>&1 && ! [ -x /usr/local/go/bin/go ]; then
+# The same places the buildpack's find_go looks: PATH, then the usual install dirs.
+have_go=false
+if command -v go >/dev/null 2>&1; then
+  have_go=true
+else
+  old_ifs=$IFS
+  IFS=:
+  for dir in ${GOBUILD_CNB_GO_FALLBACK_DIRS-/usr/local/go/bin}; do
+    if [ -x "$dir/go" ]; then have_go=true; fi
+  done
+  IFS=$old_ifs
+fi
+if [ "$have_go" = false ]; then
   echo 'gobuild-cnb: no go command in the builder' >&2
   exit 3
 fi

@@ -3,8 +3,8 @@
  * phase wrapper's --inventory, under dash and under busybox sh with a busybox-only PATH, since
  * builders may be either.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxPath, type Shell } from './sandbox';
 import { parseInventory } from '../../src/app/build-container';
@@ -13,12 +13,13 @@ import { testdir, type TestDir } from '../helpers/testdir';
 const ASSETS = join(__dirname, '..', '..', 'assets');
 const shells: Shell[] = ['sh', 'busybox'];
 
-function run(shell: Shell, script: string, args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
+function run(shell: Shell, script: string, args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
   const options = { cwd, encoding: 'utf8' as const, timeout: 20_000 };
+  // busybox plus the Go toolchain's dir: restore.sh checks that the builder has go.
   const result =
     shell === 'busybox'
-      ? spawnSync('busybox', ['sh', join(ASSETS, script), ...args], { ...options, env: { PATH: busyboxPath([]) } })
-      : spawnSync('sh', [join(ASSETS, script), ...args], { ...options, env: { PATH: process.env.PATH } });
+      ? spawnSync('busybox', ['sh', join(ASSETS, script), ...args], { ...options, env: { PATH: busyboxPath(), ...env } })
+      : spawnSync('sh', [join(ASSETS, script), ...args], { ...options, env: { PATH: process.env.PATH, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -59,6 +60,17 @@ describe.each(shells)('platform scripts under %s', (shell) => {
     expect(run(shell, 'restore.sh', [layers()]).code).toBe(0);
     expect(parseInventory(run(shell, 'inventory.sh', [layers()]).stdout).names).toEqual(['gocache', 'gocache.toml']);
     expect(readFileSync(join(layers(), 'gocache', 'ab', 'cd'), 'utf8')).toBe('compiled');
+  });
+
+  it('restore.sh refuses a builder without go before it touches the layers', () => {
+    // A PATH with the shell but no go (busybox only, or a dir holding just sh), and no fallback dir.
+    const shOnly = join(dir.path, 'sh-only');
+    mkdirSync(shOnly);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v sh'], { encoding: 'utf8' }).trim(), join(shOnly, 'sh'));
+    const path = shell === 'busybox' ? busyboxPath([]) : shOnly;
+    const noGo = run(shell, 'restore.sh', [layers()], undefined, { PATH: path, GOBUILD_CNB_GO_FALLBACK_DIRS: '/nonexistent' });
+    expect(noGo).toMatchObject({ code: 3, stderr: 'gobuild-cnb: no go command in the builder\n' });
+    expect(parseInventory(run(shell, 'inventory.sh', [layers()]).stdout).names).toContain('targets.toml');
   });
 
   it('phase.sh --inventory sends the program output to stderr and lists the layers dir on stdout once it succeeded', () => {

@@ -55,12 +55,13 @@ describe('flag validation', () => {
     expect(err.hint).toMatch(/\S{3,}/);
   });
 
-  it('names the source of a bad pull policy from the environment', () => {
+  it('names the environment variable a bad value came from', () => {
     expect(failure({}, { GOBUILD_CNB_PULL_POLICY: 'x' }).message).toMatch(/^GOBUILD_CNB_PULL_POLICY="x"/);
+    expect(failure({}, { GOBUILD_CNB_BUILDER: 'Bad Builder' }).message).toBe('GOBUILD_CNB_BUILDER="Bad Builder" is not an image name');
   });
 
   const asRoot = process.getuid?.() === 0;
-  (asRoot ? it.skip : it)('names an unreadable env-file and app dir (needs a non-root user)', () => {
+  (asRoot ? it.skip : it)('names an unreadable env-file (needs a non-root user: root reads any file)', () => {
     chmodSync(join(dir.path, 'bad.env'), 0);
     expect(failure({ envFile: ['bad.env'] }).message).toMatch(/cannot read it \(EACCES\)/);
   });

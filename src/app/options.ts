@@ -284,6 +284,7 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
   const { builder, builderSource } = flags.builder
     ? { builder: flags.builder, builderSource: 'flag' as const }
     : defaultBuilder(appDir, ctx.env);
+  if (builderSource === 'GOBUILD_CNB_BUILDER') checkImageRef('GOBUILD_CNB_BUILDER=', builder);
 
   const output = parseOutput(flags.output, flags.publish, ctx.cwd);
   const platforms = parsePlatforms(flags.platform ?? ctx.env.GOBUILD_CNB_PLATFORM);

@@ -128,7 +128,8 @@ const IMAGE_REF = /^([A-Za-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[
 export function checkImageRef(flag: string, ref: string | undefined): void {
   if (ref === undefined) return;
   if (!IMAGE_REF.test(ref)) {
-    throw new UsageError(`${flag} ${JSON.stringify(ref)} is not an image name`, {
+    const source = flag.endsWith('=') ? `${flag}${JSON.stringify(ref)}` : `${flag} ${JSON.stringify(ref)}`;
+    throw new UsageError(`${source} is not an image name`, {
       hint: 'Use lowercase letters, digits and . _ - / with an optional :tag or @sha256:digest, e.g. golang:1.23-bookworm',
     });
   }

@@ -104,7 +104,7 @@ export class ExportError extends GobuildError {
 export class InterruptedError extends GobuildError {
   constructor(signal: string) {
     super(`interrupted by ${signal}; the build container was removed`, ExitCode.Interrupted, {
-      hint: 'Run the build again when you are ready; the cache volume is kept.',
+      hint: 'Run the build again when you are ready.',
     });
   }
 }

@@ -32,6 +32,24 @@ if [ -d /platform/env ]; then
     export "$name=$value"
   done
 fi
+# CAs the host trusts (and --ca-certs), beside this script: the phase's TLS clients (Go, git)
+# trust them on top of the builder's own bundle, unless the user's env points elsewhere. The
+# merged file lives in the container's /tmp: never in a layer or the cache volume.
+extra_ca=${0%/*}/ca-certificates.pem
+if [ -f "$extra_ca" ] && [ -z "${SSL_CERT_FILE:-}" ]; then
+  merged_ca=$(mktemp "${TMPDIR:-/tmp}/gobuild-cnb-ca.XXXXXX")
+  for bundle in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem \
+    /etc/pki/tls/cacert.pem /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem /etc/ssl/cert.pem; do
+    if [ -f "$bundle" ]; then
+      cat "$bundle"
+      echo
+      break
+    fi
+  done >"$merged_ca"
+  cat "$extra_ca" >>"$merged_ca"
+  export SSL_CERT_FILE="$merged_ca"
+  [ -n "${GIT_SSL_CAINFO:-}" ] || export GIT_SSL_CAINFO="$merged_ca"
+fi
 if [ -z "$inventory_dir" ]; then exec "$@"; fi
 status=0
 "$@" >&2 || status=$?

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Blob, Digest } from '../image/types';
 import { MediaType } from '../image/types';
@@ -47,6 +48,8 @@ export interface RegistryClientOptions {
   credentialOptions?: CredentialOptions;
   /** Idle timeout of one request, in ms. */
   timeoutMs?: number;
+  /** Extra CA certificates (PEM) to trust besides Node's own list: the host's and --ca-certs. */
+  extraCaPem?: string;
 }
 
 export interface ManifestResponse {
@@ -121,7 +124,9 @@ export class RegistryClient {
     this.insecureRegistries = options.insecureRegistries ?? [];
     this.insecure = isInsecureRegistry(this.apiHost, this.insecureRegistries);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+    // Node trusts its own CA list, not the host's: the host's CAs and --ca-certs are added to it.
+    const ca = options.extraCaPem ? [...tls.rootCertificates, options.extraCaPem] : undefined;
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca } : {}) });
     const given = options.credentials;
     this.credentialSource =
       given === undefined

@@ -1,0 +1,152 @@
+/**
+ * Real networks (issue #11 part 1): a module proxy over HTTPS whose certificate a test CA signed,
+ * and an HTTP proxy that records what passed through it, both real servers on 127.0.0.1 (the
+ * build container shares the host's network with --network host, so nothing leaves the machine).
+ * The build trusts the CA only when the host does or --ca-certs names it, goes through the proxy
+ * of the environment or the docker config, and keeps neither in the image or the cache volume.
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describeWithDocker } from '../helpers/docker';
+import { testdir, type TestDir } from '../helpers/testdir';
+import { buildContainersLeft, docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER } from '../helpers/cli';
+import { expectNothingLeft, imageBytes, privateTmp, type PrivateTmp } from '../helpers/hostile';
+
+const PROXY_FIXTURE = join(REPO_ROOT, 'fixtures', 'goproxy');
+const VOLUME = 'gobuild-cnb-test-network';
+const TAG = 'gobuild-cnb-test/network:it';
+
+/** Serves the GOPROXY protocol from fixtures/goproxy: /<module>/@v/<file>. */
+function serveModule(path: string, res: http.ServerResponse): void {
+  const file = join(PROXY_FIXTURE, decodeURIComponent(path.split('?')[0]));
+  if (!file.startsWith(`${PROXY_FIXTURE}/`) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200);
+  createReadStream(file).pipe(res);
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+describeWithDocker('builds on real networks: custom CAs and proxies', () => {
+  jest.setTimeout(600_000);
+  let work: TestDir;
+  let tmp: PrivateTmp;
+  let caFile: string;
+  let caMarker: string;
+  let tlsServer: https.Server;
+  let tlsPort: number;
+  let proxyServer: http.Server;
+  let proxyPort: number;
+  const proxied: string[] = [];
+
+  const build = (extra: string[], env: NodeJS.ProcessEnv = {}) =>
+    runCli(
+      ['build', join(REPO_ROOT, 'fixtures', 'proxied'), '-t', TAG, '--builder', TEST_BUILDER, '--pull-policy', 'never', '--network', 'host',
+        '--cache-volume', VOLUME, '--clear-cache', '-e', 'GOSUMDB=off', '-e', 'GOFLAGS=-mod=mod', ...extra],
+      // The runner's own trust settings must not decide the outcome: each case sets its own.
+      { env: { ...tmp.env, SSL_CERT_FILE: '/nonexistent', SSL_CERT_DIR: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env } },
+    );
+  const runImage = (): string => docker(['run', '--rm', TAG]);
+
+  beforeAll(async () => {
+    work = testdir({});
+    tmp = privateTmp();
+    // A CA made here, and a server certificate for 127.0.0.1 that it signed.
+    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: work.path, stdio: 'pipe' });
+    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=gobuild-cnb network test CA']);
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(work.path, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+    caFile = join(work.path, 'ca.pem');
+    caMarker = readFileSync(caFile, 'utf8').split('\n')[5];
+    tlsServer = https.createServer({ key: readFileSync(join(work.path, 'server.key')), cert: readFileSync(join(work.path, 'server.pem')) }, (req, res) => serveModule(req.url ?? '/', res));
+    tlsPort = await listen(tlsServer);
+    // A forward proxy for plain HTTP: it answers module requests for any host itself and records them.
+    proxyServer = http.createServer((req, res) => {
+      proxied.push(`${req.method} ${req.url}`);
+      serveModule(new URL(req.url ?? '/', 'http://unused').pathname, res);
+    });
+    proxyPort = await listen(proxyServer);
+  });
+  afterAll(async () => {
+    await new Promise((r) => tlsServer.close(r));
+    await new Promise((r) => proxyServer.close(r));
+    removeImage(TAG);
+    try {
+      docker(['volume', 'rm', '-f', VOLUME]);
+    } catch {
+      // already gone
+    }
+    work.cleanup();
+    tmp.cleanup();
+  });
+  afterEach(() => {
+    expect(buildContainersLeft(undefined, VOLUME)).toEqual([]);
+    expectNothingLeft({ tmp, volumePrefix: VOLUME, allowedVolumes: [VOLUME] });
+  });
+
+  it('fails with a TLS trust error naming the host and --ca-certs when nothing trusts the CA', async () => {
+    const result = await build(['--no-host-ca-certs', '-e', `GOPROXY=https://127.0.0.1:${tlsPort}`]);
+    expect(result.stderr).toMatch(/certificate/i);
+    expect(result.stderr).toMatch(/hint: .*--ca-certs/);
+    expect(result.code).toBe(52);
+  });
+
+  it('trusts a CA given with --ca-certs, for the build only', async () => {
+    const result = await build(['--no-host-ca-certs', '--ca-certs', caFile, '-e', `GOPROXY=https://127.0.0.1:${tlsPort}`]);
+    expect(result.stderr).toBe(result.code === 0 ? result.stderr : '');
+    expect(result.code).toBe(0);
+    expect(runImage()).toBe('quote v1.0.0 from the file proxy');
+    // Not in any layer, label or the config's env; not in the cache volume either.
+    expect(imageBytes(TAG).includes(Buffer.from(caMarker))).toBe(false);
+    expect(docker(['inspect', '--format', '{{json .Config.Env}}', TAG])).not.toMatch(/SSL_CERT|GIT_SSL/);
+    const inVolume = docker(['run', '--rm', '--entrypoint', '/bin/sh', '-v', `${VOLUME}:/cache`, TEST_BUILDER, '-c', `grep -rlF '${caMarker}' /cache || true`]);
+    expect(inVolume).toBe('');
+  });
+
+  it('trusts what the host trusts (SSL_CERT_FILE) with no flag', async () => {
+    const hostBundle = join(work.path, 'host-bundle.pem');
+    writeFileSync(hostBundle, readFileSync(caFile));
+    const result = await build(['-e', `GOPROXY=https://127.0.0.1:${tlsPort}`, '--verbose'], { SSL_CERT_FILE: hostBundle });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(hostBundle);
+    expect(runImage()).toBe('quote v1.0.0 from the file proxy');
+  });
+
+  it("goes through the environment's HTTP proxy, which never reaches the image", async () => {
+    proxied.length = 0;
+    const proxy = `http://127.0.0.1:${proxyPort}`;
+    const result = await build(['-e', 'GOPROXY=http://goproxy.gobuild-cnb.test'], { HTTP_PROXY: proxy });
+    expect(result.code).toBe(0);
+    expect(proxied).toContain('GET http://goproxy.gobuild-cnb.test/example.com/quote/@v/v1.0.0.zip');
+    expect(runImage()).toBe('quote v1.0.0 from the file proxy');
+    expect(imageBytes(TAG).includes(Buffer.from(`127.0.0.1:${proxyPort}`))).toBe(false);
+  });
+
+  it("goes through the docker config's proxies", async () => {
+    proxied.length = 0;
+    const configDir = join(work.path, 'docker-config');
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify({ proxies: { default: { httpProxy: `http://127.0.0.1:${proxyPort}` } } }));
+    const result = await build(['-e', 'GOPROXY=http://goproxy.gobuild-cnb.test'], { DOCKER_CONFIG: configDir });
+    expect(result.code).toBe(0);
+    expect(proxied.some((line) => line.startsWith('GET http://goproxy.gobuild-cnb.test/'))).toBe(true);
+  });
+
+  it('refuses a --ca-certs file without a certificate before building', async () => {
+    const notPem = join(work.path, 'not.pem');
+    writeFileSync(notPem, 'hello\n');
+    const result = await build(['--ca-certs', notPem]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/not\.pem: no PEM certificate/);
+    expect(result.stderr).toMatch(/hint: /);
+  });
+});

@@ -31,6 +31,7 @@ import type { Platform } from '../image/types';
 import type { TomlTable } from '../cnb/toml';
 import { collectBuild } from './collect';
 import { assembleImage, type AssembledImage, type ExportResult } from './export';
+import { loopbackProxies } from './network';
 import { createSink, preflightOutput } from './sinks';
 
 export interface BuildDeps {
@@ -86,6 +87,18 @@ async function copyCaBundle(container: BuildContainer, workDir: string, reporter
   writeFileSync(staticBaseCaPath(workDir), bundle);
 }
 
+/** What the build trusts and goes through (docs/networks.md); a proxy it cannot reach is said at once. */
+function describeNetwork(options: Readonly<BuildOptions>, reporter: Reporter): void {
+  if (options.caBundle) reporter.detail(`build trusts ${options.caBundle.count} extra CA certificates from ${options.caBundle.sources.join(', ')}`);
+  const proxies = options.proxies.filter((p) => p.name === p.name.toUpperCase());
+  if (proxies.length > 0) reporter.detail(`proxies: ${proxies.map((p) => `${p.name} (from ${p.source})`).join(', ')}`);
+  if (options.network !== 'host') {
+    for (const p of loopbackProxies(options.proxies)) {
+      reporter.warn(`${p.name} (from ${p.source}) is on this host's loopback, which the build container cannot reach: use --network host, or the proxy's address on the Docker bridge`);
+    }
+  }
+}
+
 export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps): Promise<BuildResult> {
   const { docker, reporter } = deps;
   const timings: Record<string, number> = {};
@@ -123,6 +136,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     ]);
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
     reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
+    describeNetwork(options, reporter);
     const builder = describeBuilder(options.builder, builderImage);
     interrupts.check();
     const [run, cache] = await Promise.all([resolveRunBase(docker, options, builder, reporter), prepareCacheVolume(docker, options, reporter)]);

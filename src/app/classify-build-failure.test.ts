@@ -56,6 +56,14 @@ describe('classifyBuildFailure', () => {
     const err = buildFailedError('x509: certificate signed by unknown authority', 1, ' for linux/arm64');
     expect(err.code).toBe(ExitCode.BuildFetchFailed);
     expect(err.message).toBe("fetching Go modules failed: the server's TLS certificate is not trusted in the builder (bin/build exited with 1) for linux/arm64");
-    expect(err.hint).toMatch(/CA certificates/);
+    expect(err.hint).toMatch(/--ca-certs/);
+  });
+
+  it("names the host whose certificate is not trusted, and says to give its CA with --ca-certs", () => {
+    const failure = classifyBuildFailure(
+      'go: github.com/gorilla/mux@v1.7.4: Get "https://proxy.golang.org/github.com/gorilla/mux/@v/v1.7.4.mod": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+    );
+    expect(failure.message).toBe("fetching Go modules failed: proxy.golang.org's TLS certificate is not trusted in the builder");
+    expect(failure.hint).toMatch(/--ca-certs <file.pem>/);
   });
 });

@@ -36,7 +36,9 @@ const RULES: readonly Rule[] = [
     code: ExitCode.BuildFetchFailed,
     pattern: /x509:|certificate signed by unknown authority|tls: failed to verify|certificate is not valid|certificate has expired/i,
     message: "fetching Go modules failed: the server's TLS certificate is not trusted in the builder",
-    hint: "Use a builder whose CA certificates trust your proxy or module server (a corporate TLS proxy's CA must be in the builder image), or fix GOPROXY.",
+    hint:
+      'Give the CA that signed it with --ca-certs <file.pem>, or install it on this host (Debian: copy it to ' +
+      '/usr/local/share/ca-certificates/ and run update-ca-certificates): the build trusts what the host trusts. See docs/networks.md.',
   },
   {
     kind: 'auth',
@@ -75,9 +77,18 @@ export interface BuildFailure {
   hint: string;
 }
 
+/** The host whose certificate failed, from go's `Get "https://host/...": tls: ...` or `x509: certificate is valid for ..., not host`. */
+export function untrustedHost(output: string): string | undefined {
+  const line = output.split('\n').find((l) => /x509:|tls: failed to verify/.test(l)) ?? '';
+  return /"https:\/\/([^/"]+)/.exec(line)?.[1] ?? /\bnot ([\w.-]+)$/.exec(line.trim())?.[1];
+}
+
 export function classifyBuildFailure(output: string): BuildFailure {
   for (const rule of RULES) {
-    if (rule.pattern.test(output)) return { kind: rule.kind, code: rule.code, message: rule.message, hint: rule.hint };
+    if (!rule.pattern.test(output)) continue;
+    const host = rule.kind === 'tls' ? untrustedHost(output) : undefined;
+    const message = host ? rule.message.replace("the server's", `${host}'s`) : rule.message;
+    return { kind: rule.kind, code: rule.code, message, hint: rule.hint };
   }
   return {
     kind: 'other',

@@ -10,7 +10,7 @@ import type { BuildpackDescriptor } from '../cnb/files';
 import { makeSourceFilter } from '../cnb/project';
 import { Paths, buildpackDir, buildpackLayersDir } from '../cnb/spec';
 import { hostTreeEntries, ROOT, type InputEntry, type Owner } from './input-tar';
-import { BUILD_HOME, BUILD_PLAN, DETECT_PLAN, INVENTORY_SCRIPT, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
+import { BUILD_HOME, BUILD_PLAN, CA_CERTIFICATES, DETECT_PLAN, INVENTORY_SCRIPT, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
 
 /** The package's root: dist/app/ or src/app/ -> two levels up. */
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
@@ -25,7 +25,7 @@ export function appEntries(options: Pick<BuildOptions, 'appDir' | 'project'>, bu
 }
 
 export function buildInputEntries(
-  options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir'>,
+  options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir' | 'caBundle'>,
   buildpack: BuildpackDescriptor,
   builder: Pick<BuilderInfo, 'uid' | 'gid'>,
 ): InputEntry[] {
@@ -49,6 +49,8 @@ export function buildInputEntries(
     { kind: 'file', path: rel(PHASE_WRAPPER), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'phase.sh')) },
     { kind: 'file', path: rel(RESTORE_SCRIPT), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'restore.sh')) },
     { kind: 'file', path: rel(INVENTORY_SCRIPT), mode: 0o755, owner: ROOT, content: readFileSync(join(PACKAGE_ROOT, 'assets', 'inventory.sh')) },
+    // The extra CAs the phase wrapper merges with the builder's bundle (docs/networks.md).
+    ...(options.caBundle ? [{ kind: 'file', path: rel(CA_CERTIFICATES), mode: 0o644, owner: ROOT, content: options.caBundle.pem } satisfies InputEntry] : []),
     dir(Paths.buildpacks, ROOT),
     dir(bpDir.split('/').slice(0, -1).join('/'), ROOT),
     dir(bpDir, ROOT),

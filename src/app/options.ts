@@ -10,6 +10,8 @@ import { parseProjectToml, type ProjectDescriptor } from '../cnb/project';
 import { isValidProcessType } from '../cnb/spec';
 import type { Platform } from '../image/types';
 import { parseSourceDateEpoch } from '../image/config';
+import { dockerConfigDir } from '../registry/credentials';
+import { readDockerConfig, resolveCaBundle, resolveProxies, type CaBundle, type ProxyVar } from './network';
 import { checkImageRef, checkInsecureRegistry, checkNetworkSyntax, checkPlatforms } from './preflight';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
@@ -41,6 +43,9 @@ export interface BuildFlags {
   publish?: boolean;
   insecureRegistry?: string[];
   platform?: string;
+  caCerts?: string[];
+  /** false with --no-host-ca-certs. */
+  hostCaCerts?: boolean;
 }
 
 export interface BuildEnvVar {
@@ -72,6 +77,10 @@ export interface BuildOptions {
   insecureRegistries: readonly string[];
   /** Empty: the daemon's own platform. */
   platforms: readonly Platform[];
+  /** CA certificates the build trusts besides the builder's own (docs/networks.md). */
+  caBundle?: CaBundle;
+  /** Proxies of the environment or docker config that reach the build (in `env` too). */
+  proxies: readonly ProxyVar[];
 }
 
 export interface ResolveContext {
@@ -268,7 +277,11 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
     return parseEnvFile(readEnvFile(resolve(ctx.cwd, file), file), file, ctx.env);
   });
   const flagVars = (flags.env ?? []).map((e) => parseEnvFlag(e, ctx.env, `--env ${e.split('=')[0]}`));
-  const env = mergeEnv(project.buildEnv, envFileVars, flagVars);
+  // The host's proxies come first: anything the user sets wins over them.
+  const userEnv = mergeEnv(project.buildEnv, envFileVars, flagVars);
+  const proxies = resolveProxies(ctx.env, readDockerConfig(dockerConfigDir(ctx.env))).filter((p) => !userEnv.some((v) => v.name === p.name));
+  const env = mergeEnv(proxies, userEnv);
+  const caBundle = resolveCaBundle({ hostCaCerts: flags.hostCaCerts ?? true, caCertFiles: (flags.caCerts ?? []).map((f) => resolve(ctx.cwd, f)) }, ctx.env);
 
   const buildpackDir = flags.buildpack ? resolve(ctx.cwd, flags.buildpack) : ctx.bundledBuildpackDir;
   if (!existsSync(buildpackDir) || !statSync(buildpackDir).isDirectory()) {
@@ -320,5 +333,7 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
     output,
     insecureRegistries: Object.freeze(flags.insecureRegistry ?? []),
     platforms: Object.freeze(platforms),
+    caBundle,
+    proxies: Object.freeze(proxies),
   });
 }

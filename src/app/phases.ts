@@ -43,6 +43,8 @@ export interface PhaseContext {
 export const PHASE_WRAPPER = `${Paths.tools}/phase.sh`;
 /** Keeps only cache layers in the cache volume before a build (see assets/restore.sh). */
 export const RESTORE_SCRIPT = `${Paths.tools}/restore.sh`;
+/** Extra CA certificates, beside the phase wrapper, which merges them for the phase (docs/networks.md). */
+export const CA_CERTIFICATES = `${Paths.tools}/ca-certificates.pem`;
 /** Lists a layers dir with its metadata files (see assets/inventory.sh). */
 export const INVENTORY_SCRIPT = `${Paths.tools}/inventory.sh`;
 /** Home of the build user when the builder does not set one (plain images have no such user). */

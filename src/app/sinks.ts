@@ -91,13 +91,13 @@ export class DaemonSink implements ImageSink {
  * Says before the build, not after minutes of it, when the output cannot be written: an OCI
  * path that is not a layout, a registry that does not answer or refuses the push.
  */
-export async function preflightOutput(options: Pick<BuildOptions, 'output' | 'tag' | 'insecureRegistries'>): Promise<void> {
+export async function preflightOutput(options: Pick<BuildOptions, 'output' | 'tag' | 'insecureRegistries' | 'caBundle'>): Promise<void> {
   const { output } = options;
   if (output.kind === 'oci' || output.kind === 'oci-archive') {
     await checkOciTarget(output.kind, output.path);
   } else if (output.kind === 'registry') {
     const reference = parseReference(options.tag);
-    const registries = new RegistryClients(options.insecureRegistries);
+    const registries = new RegistryClients(options.insecureRegistries, options.caBundle?.pem);
     try {
       await registries.get(reference.registry).checkPushAccess(reference.repository);
     } finally {

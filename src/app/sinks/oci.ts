@@ -22,7 +22,7 @@ class OciSink implements ImageSink {
 
   async write(assembled: AssembledImage[]): Promise<SinkResult> {
     const { options, reporter } = this.ctx;
-    const registries = new RegistryClients(options.insecureRegistries);
+    const registries = new RegistryClients(options.insecureRegistries, options.caBundle?.pem);
     try {
       const { images } = await prepareSinkImages(this.ctx, assembled, registries);
       const top = await this.writer(this.path, images, { refName: options.tag });

@@ -47,7 +47,7 @@ export class RegistrySink implements ImageSink {
   async write(assembled: AssembledImage[]): Promise<SinkResult> {
     const { options, reporter } = this.ctx;
     const reference = parseReference(options.tag);
-    const registries = new RegistryClients(options.insecureRegistries);
+    const registries = new RegistryClients(options.insecureRegistries, options.caBundle?.pem);
     try {
       const { images, mountFrom } = await prepareSinkImages(this.ctx, assembled, registries, reference.registry);
       const client = registries.get(reference.registry);

@@ -29,6 +29,8 @@ export function registerBuildCommand(program: Command): void {
     .option('--publish', 'push the image to the registry of the -t name (same as --output registry)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry host, repeatable', collect)
     .option('--platform <list>', 'os/arch list to cross-compile for, e.g. linux/amd64,linux/arm64')
+    .option('--ca-certs <file>', 'PEM file of CA certificates the build trusts too (besides the host\'s), repeatable', collect)
+    .option('--no-host-ca-certs', "do not give the build the CA certificates this host trusts (see docs/networks.md)")
     .option('--keep-container', 'keep the build container for debugging and print how to get a shell in it')
     .option('--verbose', 'show every step and command')
     .option('--json', 'print one JSON result object on stdout')
@@ -47,6 +49,8 @@ Examples:
   gobuild-cnb build . -t my-app --output oci:./out --platform linux/amd64,linux/arm64
   gobuild-cnb build . -t my-app --output oci-archive:./my-app.tar
   gobuild-cnb build . -t 127.0.0.1:5000/my-app --publish --insecure-registry 127.0.0.1:5000
+  gobuild-cnb build . -t my-app --ca-certs corp-root.pem
+  gobuild-cnb build . -t my-app --no-host-ca-certs --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --json | jq -r .id
 
 stdout holds only the result ("<image> <id>"; "<repository>@<digest>" with --publish; or the JSON

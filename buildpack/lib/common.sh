@@ -57,7 +57,7 @@ sh_quote() {
 # display_name NAME: NAME for a log line, with control and non-ASCII bytes shown as '?' (a file
 # name may hold escape sequences or newlines; only what the user reads is changed).
 display_name() {
-  printf '%s' "$1" | LC_ALL=C tr -c '[:print:]' '?'
+  printf '%s' "$1" | LC_ALL=C tr -c ' -~' '?'
 }
 
 # display_words WORDS...: a command line for humans; only words with blanks or quotes get quotes.

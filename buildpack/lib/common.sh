@@ -148,12 +148,20 @@ has_go_files() {
   return 1
 }
 
-# is_main_package DIR: one of DIR's non-test .go files says `package main`.
+# is_main_package DIR: one of DIR's non-test .go files says `package main` (dies when one
+# cannot be read).
 is_main_package() {
   for _f in "$1"/*.go; do
     case $_f in *_test.go) continue ;; esac
     [ -f "$_f" ] || continue
-    grep -Eq '^package[[:space:]]+main([[:space:]]|$|//)' "$_f" && return 0
+    _grep_rc=0
+    grep -Eq '^package[[:space:]]+main([[:space:]]|$|//)' "$_f" || _grep_rc=$?
+    case $_grep_rc in
+      0) return 0 ;;
+      1) ;;
+      # A file that cannot be read must not make a command silently vanish from the targets.
+      *) die "cannot read $(display_name "$_f") to see whether it is a main package" ;;
+    esac
   done
   return 1
 }

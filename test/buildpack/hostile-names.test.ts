@@ -263,6 +263,16 @@ describe.each(shells)('main packages in hostile directory names under %s', (shel
     expect(result.stderr).toContain('Warning: skipping the main package in cmd/new?..:');
     expectOutsideUntouched(tree);
   });
+
+  test('a .go file that cannot be read fails target discovery instead of dropping the command', () => {
+    const fakeBin = join(tree.root, 'fakebin');
+    mkdirSync(fakeBin);
+    writeFileSync(join(fakeBin, 'grep'), '#!/bin/sh\necho "grep: Permission denied" >&2\nexit 2\n', { mode: 0o755 });
+    const result = lib(shell, 'default_targets . || exit 9', tree.app, {}, fakeBin);
+    expect(result.code).toBe(9);
+    expect(result.stderr).toMatch(/Error: cannot read \.\/ab\.go to see whether it is a main package/);
+    rmSync(fakeBin, { recursive: true });
+  });
 });
 
 describe('bin/build', () => {

@@ -4,7 +4,7 @@
  * the user's env as /platform/env/<NAME> files, and our phase wrapper. Everything the build
  * writes to is owned by the build user; the buildpack and tools are root-owned and read-only.
  */
-import { accessSync, constants, createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
 import { addTarEntry, READ_WHOLE_MAX_BYTES, tarStream, type TarBody, type TarHeader } from '../image/tar';
@@ -149,12 +149,26 @@ export function hostTreeEntries(
  */
 function hostFileContent(entry: Extract<InputEntry, { kind: 'host-file' }>): { size: number; body: TarBody } {
   const rel = entry.path.replace(/^[^/]*\//, '');
+  // Opened without blocking and without following a link: if the walk's file was replaced by a
+  // FIFO or a link since, this notices instead of hanging or reading something else.
+  let fd: number;
+  try {
+    fd = openSync(entry.hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    throw (err as NodeJS.ErrnoException).code === 'ELOOP' ? replaced(entry.hostPath, rel) : unreadable(entry.hostPath, rel, err);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw replaced(entry.hostPath, rel);
+  }
   if (entry.size <= READ_WHOLE_MAX_BYTES) {
     try {
-      const bytes = readFileSync(entry.hostPath);
+      const bytes = readFileSync(fd);
       return { size: bytes.length, body: bytes };
     } catch (err) {
       throw unreadable(entry.hostPath, rel, err);
+    } finally {
+      closeSync(fd);
     }
   }
   const body = (): NodeJS.ReadableStream =>
@@ -162,7 +176,7 @@ function hostFileContent(entry: Extract<InputEntry, { kind: 'host-file' }>): { s
       (async function* () {
         let sent = 0;
         try {
-          for await (const chunk of createReadStream(entry.hostPath, { start: 0, end: entry.size - 1 })) {
+          for await (const chunk of createReadStream('', { fd, start: 0, end: entry.size - 1 })) {
             sent += (chunk as Buffer).length;
             yield chunk as Buffer;
           }
@@ -177,6 +191,12 @@ function hostFileContent(entry: Extract<InputEntry, { kind: 'host-file' }>): { s
       })(),
     );
   return { size: entry.size, body };
+}
+
+function replaced(hostPath: Buffer, rel: string): UsageError {
+  return new UsageError(`${showPath(hostPath)} changed while it was being sent to the build (it is no longer a plain file)`, {
+    hint: `Stop whatever is changing the app directory and build again, ${excludeHint(rel)}.`,
+  });
 }
 
 /**

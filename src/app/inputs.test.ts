@@ -182,3 +182,27 @@ describe('the app as it is sent: names are bytes, links stay links, nothing bloc
     expect((gone as GobuildError).message).toBe(`${join(dir, 'gone.txt')} disappeared while it was being sent to the build`);
   });
 });
+
+describe('a file replaced after the walk', () => {
+  it('by a FIFO or a link is exit 2 naming it, and the FIFO is never read (no hang)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gobuild-cnb-inputs-'));
+    try {
+      writeFileSync(join(dir, 'pipe'), 'was a file');
+      writeFileSync(join(dir, 'link'), 'was a file');
+      const entries = appEntries({ appDir: dir, project: { include: [], exclude: [], buildEnv: [] } }, { uid: 1000, gid: 1000 });
+      rmSync(join(dir, 'pipe'));
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+      const fifo = await readTarEntries(packEntries(entries)).catch((err: GobuildError) => err);
+      expect(fifo).toBeInstanceOf(UsageError);
+      expect((fifo as GobuildError).message).toBe(`${join(dir, 'link')} changed while it was being sent to the build (it is no longer a plain file)`.replace('link', 'pipe'));
+      rmSync(join(dir, 'pipe'));
+      writeFileSync(join(dir, 'pipe'), 'a file again');
+      rmSync(join(dir, 'link'));
+      symlinkSync('/etc/passwd', join(dir, 'link'));
+      const link = await readTarEntries(packEntries(entries)).catch((err: GobuildError) => err);
+      expect((link as GobuildError).message).toBe(`${join(dir, 'link')} changed while it was being sent to the build (it is no longer a plain file)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -332,8 +332,8 @@ write_sbom() {
 # every leading part of a glob is a glob too (so it keeps the parent directories it names),
 # and a match on a glob ending in /* keeps the whole subtree.
 # Input: KEEP_GLOBS (the setting) and arguments "./<path relative to the app>". Output: one
-# letter per argument, no newline: s (keep the subtree), k (keep; look inside a directory),
-# r (remove). Without arguments it only checks the globs. A glob that filepath.Match rejects
+# letter per argument (a line each with -v per_line=1): s (keep the subtree), k (keep; look
+# inside a directory), r (remove). Without arguments it only checks the globs. A glob that filepath.Match rejects
 # (ErrBadPattern), or that this matcher cannot apply, exits 2 with the reason on stderr.
 # Run it with LC_ALL=C: names are bytes, and need not be UTF-8.
 KEEP_FILES_AWK='
@@ -408,12 +408,13 @@ BEGIN {
       if (!never) { nre++; RE[nre] = "^" re "$"; SUBTREE[nre] = (seg == "*") }
     }
   }
+  decision_format = per_line ? "%s\n" : "%s"
   for (a = 1; a < ARGC; a++) {
     p = substr(ARGV[a], 3); d = "r"
     for (r = 1; r <= nre; r++) {
       if (p ~ RE[r]) { if (SUBTREE[r]) { d = "s"; break } d = "k" }
     }
-    printf "%s", d
+    printf decision_format, d
   }
   exit 0
 }
@@ -429,34 +430,43 @@ check_keep_files() {
 
 # remove_sources APP_DIR: delete everything under APP_DIR except what BP_KEEP_FILES keeps
 # (see KEEP_FILES_AWK). Any failure fails the caller: a half-done removal ships sources.
+# keep_walk lists what goes (NUL-separated, into a file: sh has no pipefail), then it goes in
+# a few rm calls, not one per file.
 remove_sources() (
   cd "$1" || exit 1
-  keep_walk .
+  _remove_list=$(mktemp "${TMPDIR:-/tmp}/gobuild-cnb-remove.XXXXXX") || exit 1
+  trap 'rm -f "$_remove_list"' EXIT
+  keep_walk . >"$_remove_list" || exit 1
+  [ -s "$_remove_list" ] || exit 0
+  xargs -0 rm -rf -- <"$_remove_list" 2>/dev/null && exit 0
+  # A directory the app made read-only or unreadable cannot be emptied: the app belongs to the
+  # build user, who makes it writable (real directories only: never through a link).
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  xargs -0 sh -c 'for e; do if [ -d "$e" ] && [ ! -L "$e" ]; then find "$e" -type d -exec chmod u+rwx {} \;; fi; done' sh \
+    <"$_remove_list" 2>/dev/null
+  xargs -0 rm -rf -- <"$_remove_list"
 )
 
-# keep_walk DIR: apply the BP_KEEP_FILES decisions to the entries of DIR ("." or "./a/b"),
-# looking only into directories the globs keep. Names are data: they come from sh globbing and
-# reach awk as NUL-separated arguments, never as lines. Symbolic links are removed or kept as
-# links, never followed. A subshell per directory, since POSIX sh has no local variables.
+# keep_walk DIR: apply the BP_KEEP_FILES decisions to the entries of DIR ("." or "./a/b"):
+# print each entry to remove (NUL-terminated), and look into the directories a glob keeps.
+# Names are data: they come from sh globbing and reach awk as NUL-separated arguments, never
+# as lines; only awk's one-letter decisions come back as lines. Symbolic links are removed or
+# kept as links, never followed. A subshell per directory: POSIX sh has no local variables.
 keep_walk() (
   _dir=$1
   if [ ! -r "$_dir" ] || [ ! -x "$_dir" ]; then
     chmod u+rx "$_dir" || exit 1
   fi
-  set --
-  for _entry in "$_dir"/* "$_dir"/.[!.]* "$_dir"/..?*; do
-    if [ -e "$_entry" ] || [ -L "$_entry" ]; then set -- "$@" "$_entry"; fi
-  done
-  [ $# -gt 0 ] || exit 0
-  _decisions=$(printf '%s\0' "$@" | KEEP_GLOBS=${BP_KEEP_FILES:-} LC_ALL=C xargs -0 awk "$KEEP_FILES_AWK") || exit 1
-  if [ "${#_decisions}" -ne $# ]; then
-    printf 'matching BP_KEEP_FILES gave %s decisions for %s entries of %s\n' "${#_decisions}" $# "$(display_name "$_dir")" >&2
-    exit 1
-  fi
-  for _entry; do
-    _rest=${_decisions#?}
-    _decision=${_decisions%"$_rest"}
-    _decisions=$_rest
+  # One expansion (a pattern that matches nothing stays as it is, and is skipped below).
+  set -- "$_dir"/* "$_dir"/.[!.]* "$_dir"/..?*
+  _decisions=$(printf '%s\0' "$@" | KEEP_GLOBS=${BP_KEEP_FILES:-} LC_ALL=C xargs -0 awk -v per_line=1 "$KEEP_FILES_AWK") || exit 1
+  _i=0
+  while IFS= read -r _decision; do
+    _i=$((_i + 1))
+    [ "$_i" -le $# ] || break
+    _entry=
+    eval "_entry=\${$_i}"
+    if [ ! -e "$_entry" ] && [ ! -L "$_entry" ]; then continue; fi
     case $_decision in
       s) ;;
       k)
@@ -464,17 +474,14 @@ keep_walk() (
           keep_walk "$_entry" || exit 1
         fi
         ;;
-      *) remove_entry "$_entry" || exit 1 ;;
+      r) printf '%s\0' "$_entry" ;;
+      *) _i=-1; break ;;
     esac
-  done
-)
-
-# remove_entry PATH: rm -rf PATH (it starts with ./, so it is never an option). A directory the
-# app made read-only or unreadable is made ours first (the app belongs to the build user).
-remove_entry() {
-  rm -rf -- "$1" 2>/dev/null && return 0
-  if [ -d "$1" ] && [ ! -L "$1" ]; then
-    find "$1" -type d -exec chmod u+rwx {} \; 2>/dev/null
+  done <<DECISIONS
+$_decisions
+DECISIONS
+  if [ "$_i" -ne $# ]; then
+    printf 'matching BP_KEEP_FILES gave no usable decision for each of the %s entries of %s\n' $# "$(display_name "$_dir")" >&2
+    exit 1
   fi
-  rm -rf -- "$1"
-}
+)

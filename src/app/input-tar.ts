@@ -132,7 +132,7 @@ export function hostTreeEntries(
       } else {
         const kind = SPECIAL_KINDS.find(([is]) => is(stat))?.[1] ?? 'not a file, directory or symbolic link';
         throw new UsageError(`${showPath(hostPath)} is ${kind}: only files, directories and symbolic links can be sent to the build`, {
-          hint: `Remove it from the app directory, ${excludeHint(childRel)}.`,
+          hint: `Remove it (or move it elsewhere), ${excludeHint(childRel)}.`,
         });
       }
     }

@@ -38,7 +38,14 @@ write_layer_toml() {
 
 # run_go ARGS...: log the go command line, run it with its output untouched, log the time.
 run_go() {
-  log "  Running: go $(display_words "$@")"
+  run_go_shown "$(display_words "$@")" "$@"
+}
+
+# run_go_shown SHOWN ARGS...: run_go, logging SHOWN as the arguments (the flags as written,
+# so an expanded $VAR never reaches the log).
+run_go_shown() {
+  log "  Running: go $1"
+  shift
   _start=$(now_ms)
   _rc=0
   "$GO" "$@" || _rc=$?
@@ -153,30 +160,53 @@ merge_lld_ldflags() {
 # compose_build_flags STATIC LLD: set BUILD_FLAGS (single-quoted words) from USER_FLAGS,
 # USER_LDFLAGS, LLD and the defaults: -buildmode=pie (static: -buildmode=default) and
 # -trimpath, each only when neither BP_GO_BUILD_FLAGS nor GOFLAGS sets it (prefix match).
+# FLAGS_AS_WRITTEN gets the same words from USER_FLAGS_AS_WRITTEN/USER_LDFLAGS_AS_WRITTEN:
+# what the log and the layer metadata show. Decisions are made on the expanded words.
 compose_build_flags() {
   _static=$1
   _lld=$2
   BUILD_FLAGS=
+  FLAGS_AS_WRITTEN=
   _ldflags=
+  _ldflags_written=
   _has_buildmode=
   _has_trimpath=
   _want_ld_value=
+  # The as-written words, numbered: they line up one to one with the expanded ones.
+  # shellcheck disable=SC2153 # USER_FLAGS_AS_WRITTEN comes from load_config
+  eval "set -- $USER_FLAGS_AS_WRITTEN"
+  _n=0
+  for _w in "$@"; do
+    _n=$((_n + 1))
+    eval "_written_$_n=\$_w"
+  done
   # shellcheck disable=SC2153 # USER_FLAGS comes from load_config
   eval "set -- $USER_FLAGS"
+  [ $# -eq "$_n" ] || die "BP_GO_BUILD_FLAGS: internal error: $# words expanded but $_n as written"
+  _n=0
   for _w in "$@"; do
+    _n=$((_n + 1))
+    _ww=
+    eval "_ww=\$_written_$_n"
     if [ -n "$_want_ld_value" ]; then
       _ldflags=$_w
+      _ldflags_written=$_ww
       _want_ld_value=
       continue
     fi
     case $_w in
-      -ldflags=* | --ldflags=*) _ldflags=${_w#*=}; continue ;;
+      -ldflags=* | --ldflags=*)
+        _ldflags=${_w#*=}
+        case $_ww in *=*) _ldflags_written=${_ww#*=} ;; *) _ldflags_written=$_ww ;; esac
+        continue
+        ;;
       -ldflags | --ldflags) _want_ld_value=1; continue ;;
       -o | -o=* | --o | --o=*) die "BP_GO_BUILD_FLAGS must not set -o: the buildpack writes the binaries into its targets layer" ;;
       -buildmode* | --buildmode*) _has_buildmode=1 ;;
       -trimpath* | --trimpath*) _has_trimpath=1 ;;
     esac
     BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }$(sh_quote "$_w")"
+    FLAGS_AS_WRITTEN="${FLAGS_AS_WRITTEN:+$FLAGS_AS_WRITTEN }$(sh_quote "$_ww")"
   done
   [ -z "$_want_ld_value" ] || die "BP_GO_BUILD_FLAGS: -ldflags needs a value"
 
@@ -191,17 +221,29 @@ compose_build_flags() {
   set +f
 
   # BP_GO_BUILD_LDFLAGS wins over any -ldflags in BP_GO_BUILD_FLAGS.
-  [ -z "$USER_LDFLAGS" ] || _ldflags=$USER_LDFLAGS
-  if [ "$_lld" = 1 ]; then
-    _ldflags=$(merge_lld_ldflags "$_ldflags") || die "cannot add LLD linking to -ldflags '$_ldflags'"
+  if [ -n "$USER_LDFLAGS" ] || [ -n "$USER_LDFLAGS_AS_WRITTEN" ]; then
+    _ldflags=$USER_LDFLAGS
+    _ldflags_written=$USER_LDFLAGS_AS_WRITTEN
   fi
-  [ -z "$_ldflags" ] || BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }$(sh_quote "-ldflags=$_ldflags")"
+  if [ "$_lld" = 1 ]; then
+    _ldflags_written=$(merge_lld_ldflags "$_ldflags_written") || die "cannot add LLD linking to -ldflags '$_ldflags_written'"
+    # Its error would show the expanded value.
+    _ldflags=$(merge_lld_ldflags "$_ldflags" 2>/dev/null) ||
+      die "cannot add LLD linking to -ldflags '$_ldflags_written' once its variables are expanded"
+  fi
+  if [ -n "$_ldflags" ] || [ -n "$_ldflags_written" ]; then
+    BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }$(sh_quote "-ldflags=$_ldflags")"
+    FLAGS_AS_WRITTEN="${FLAGS_AS_WRITTEN:+$FLAGS_AS_WRITTEN }$(sh_quote "-ldflags=$_ldflags_written")"
+  fi
 
+  _defaults=
   if [ -z "$_has_buildmode" ]; then
     if [ "$_static" = 1 ]; then _mode=default; else _mode=pie; fi
-    BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }'-buildmode=$_mode'"
+    _defaults="'-buildmode=$_mode'"
   fi
-  [ -n "$_has_trimpath" ] || BUILD_FLAGS="${BUILD_FLAGS:+$BUILD_FLAGS }'-trimpath'"
+  [ -n "$_has_trimpath" ] || _defaults="${_defaults:+$_defaults }'-trimpath'"
+  BUILD_FLAGS="$BUILD_FLAGS${BUILD_FLAGS:+${_defaults:+ }}$_defaults"
+  FLAGS_AS_WRITTEN="$FLAGS_AS_WRITTEN${FLAGS_AS_WRITTEN:+${_defaults:+ }}$_defaults"
 }
 
 # parse_bool NAME VALUE: 1 or 0 for VALUE as Go's strconv.ParseBool reads it ("" is 0).
@@ -285,61 +327,161 @@ write_sbom() {
 
 # --- source removal ---------------------------------------------------------------
 
-# remove_sources APP_DIR: delete everything under APP_DIR except BP_KEEP_FILES matches,
-# with Paketo's rules: each ':'-separated glob is relative to the app root and matched
-# like Go's filepath.Match (* and ? never cross a /), every leading part of a glob keeps
-# the parent directories it names, and a match on a glob ending in /* keeps its subtree.
+# The BP_KEEP_FILES matcher, with Paketo's rules (source_deleter.go): each ':'-separated glob
+# is relative to the app root and matched like Go's filepath.Match (* and ? never cross a /),
+# every leading part of a glob is a glob too (so it keeps the parent directories it names),
+# and a match on a glob ending in /* keeps the whole subtree.
+# Input: KEEP_GLOBS (the setting) and arguments "./<path relative to the app>". Output: one
+# letter per argument (a line each with -v per_line=1): s (keep the subtree), k (keep; look
+# inside a directory), r (remove). Without arguments it only checks the globs. A glob that filepath.Match rejects
+# (ErrBadPattern), or that this matcher cannot apply, exits 2 with the reason on stderr.
+# Run it with LC_ALL=C: names are bytes, and need not be UTF-8.
+KEEP_FILES_AWK='
+function bad(why) { printf "glob \"%s\" %s\n", glob, why > "/dev/stderr"; failed = 1; exit 2 }
+# An ERE for the literal character c.
+function lit(c) { return index(".+(){|^$*?[\\", c) ? "\\" c : c }
+# One class member, as filepath.Match reads it (getEsc): never - or ], \ escapes; it must be
+# followed by more of the glob. Leaves k on the character after it.
+function member(    c) {
+  c = substr(seg, k, 1)
+  if (k > n || c == "-" || c == "]") bad("has a malformed [...] class")
+  if (c == "\\") { k++; if (k > n) bad("has an unterminated [...] class"); c = substr(seg, k, 1) }
+  if (!(c in ORD)) bad("has a non-ASCII character in a [...] class, which this buildpack cannot match")
+  k++
+  if (k > n) bad("has an unterminated [...] class")
+  return c
+}
+# class(): the ERE for the class starting at seg[k] == "[", leaving k on its "]".
+function class(    neg, nr, lo, hi, i, b, m) {
+  k++; neg = 0
+  if (substr(seg, k, 1) == "^") { neg = 1; k++ }
+  split("", IN); nr = 0
+  while (1) {
+    if (k > n) bad("has an unterminated [...] class")
+    if (substr(seg, k, 1) == "]" && nr > 0) break
+    lo = member(); hi = lo
+    if (substr(seg, k, 1) == "-") { k++; hi = member() }
+    for (i = ORD[lo]; i <= ORD[hi]; i++) IN[i] = 1
+    nr++
+  }
+  # A class never matches a /.
+  if (neg) IN[47] = 1; else delete IN[47]
+  b = ""
+  if (93 in IN) b = "]"
+  for (i = 1; i < 128; i++) if ((i in IN) && i != 93 && i != 94 && i != 91 && i != 92 && i != 45) b = b CHR[i]
+  if ((94 in IN) && b == "" && !neg) return "\\^"
+  if (94 in IN) b = b "^"
+  if (91 in IN) b = b "["
+  if (92 in IN) b = b "\\\\"
+  if (45 in IN) b = b "-"
+  if (neg) return "([^" b "\200-\377]|" UTF8 ")"
+  if (b == "") { never = 1; return "" }
+  return "[" b "]"
+}
+# seg_re(): the ERE for the path segment seg.
+function seg_re(    r, c) {
+  r = ""; n = length(seg)
+  for (k = 1; k <= n; k++) {
+    c = substr(seg, k, 1)
+    if (c == "*") r = r "[^/]*"
+    else if (c == "?") r = r "([^/\200-\377]|" UTF8 ")"
+    else if (c == "\\") { if (k == n) bad("ends in a lone \\"); k++; r = r lit(substr(seg, k, 1)) }
+    else if (c == "[") r = r class()
+    else r = r lit(c)
+  }
+  return r
+}
+BEGIN {
+  for (i = 1; i < 128; i++) { CHR[i] = sprintf("%c", i); ORD[CHR[i]] = i }
+  # ? and a negated class match one character: a UTF-8 sequence or any other single byte.
+  UTF8 = "[\300-\377][\200-\277]*|[\200-\277]"
+  nglobs = split(ENVIRON["KEEP_GLOBS"], globs, ":")
+  for (g = 1; g <= nglobs; g++) {
+    glob = globs[g]
+    if (glob == "") continue
+    nseg = split(glob, segs, "/"); re = ""; never = 0
+    for (s = 1; s <= nseg; s++) {
+      seg = segs[s]
+      if (seg == "" || seg == ".") continue
+      if (seg == "..") bad("has a .. part: globs are relative to the app directory and cannot leave it")
+      re = re (re == "" ? "" : "/") seg_re()
+      if (!never) { nre++; RE[nre] = "^" re "$"; SUBTREE[nre] = (seg == "*") }
+    }
+  }
+  decision_format = per_line ? "%s\n" : "%s"
+  for (a = 1; a < ARGC; a++) {
+    p = substr(ARGV[a], 3); d = "r"
+    for (r = 1; r <= nre; r++) {
+      if (p ~ RE[r]) { if (SUBTREE[r]) { d = "s"; break } d = "k" }
+    }
+    printf decision_format, d
+  }
+  exit 0
+}
+END { if (failed) exit 2 }'
+
+# check_keep_files: fail, naming the setting, when BP_KEEP_FILES cannot be applied: the image
+# would otherwise ship the sources the user meant to remove.
+check_keep_files() {
+  [ -n "${BP_KEEP_FILES:-}" ] || return 0
+  _keep_err=$(KEEP_GLOBS=$BP_KEEP_FILES LC_ALL=C awk "$KEEP_FILES_AWK" 2>&1 >/dev/null) ||
+    die "BP_KEEP_FILES=$BP_KEEP_FILES: ${_keep_err:-cannot be read}. Globs are matched like Go's filepath.Match: escape a literal *, ?, [ or \\ with \\"
+}
+
+# remove_sources APP_DIR: delete everything under APP_DIR except what BP_KEEP_FILES keeps
+# (see KEEP_FILES_AWK). Any failure fails the caller: a half-done removal ships sources.
+# keep_walk lists what goes (NUL-separated, into a file: sh has no pipefail), then it goes in
+# a few rm calls, not one per file.
 remove_sources() (
   cd "$1" || exit 1
-  find . -mindepth 1 | KEEP_GLOBS=${BP_KEEP_FILES:-} awk '
-    # glob_re: a filepath.Match pattern as an anchored ERE.
-    function glob_re(g,    r, k, c, n) {
-      r = "^"; n = length(g)
-      for (k = 1; k <= n; k++) {
-        c = substr(g, k, 1)
-        if (c == "*") r = r "[^/]*"
-        else if (c == "?") r = r "[^/]"
-        else if (c == "[") {
-          # A class never matches a /: drop it from a class, add it to a negated one.
-          k++; neg = (substr(g, k, 1) == "^")
-          if (neg) k++
-          cls = ""
-          while (k <= n && substr(g, k, 1) != "]") {
-            c = substr(g, k, 1)
-            if (c == "\\") { k++; c = substr(g, k, 1) }
-            if (c != "/") cls = cls c
-            k++
-          }
-          r = r "[" (neg ? "^/" : "") cls "]"
-        }
-        else if (c == "\\") { k++; r = r "\\" substr(g, k, 1) }
-        else if (c ~ /[.+(){}|^$]/) r = r "\\" c
-        else r = r c
-      }
-      return r "$"
-    }
-    BEGIN {
-      n = split(ENVIRON["KEEP_GLOBS"], globs, ":")
-      for (g = 1; g <= n; g++) {
-        if (globs[g] == "") continue
-        parts = split(globs[g], seg, "/"); prefix = ""
-        for (k = 1; k <= parts; k++) {
-          if (seg[k] == "" || seg[k] == ".") continue
-          prefix = prefix (prefix == "" ? "" : "/") seg[k]
-          nre++; RE[nre] = glob_re(prefix); SUBTREE[nre] = (k == parts && seg[k] == "*")
-        }
-      }
-      skip = ""
-    }
-    {
-      p = substr($0, 3)
-      if (skip != "" && index(p, skip) == 1) next
-      skip = ""; keep = 0
-      for (r = 1; r <= nre && !keep; r++) {
-        if (p ~ RE[r]) { keep = 1; if (SUBTREE[r]) skip = p "/" }
-      }
-      if (!keep) { print $0; skip = p "/" }
-    }' | while IFS= read -r _path; do
-    rm -rf "$_path"
-  done
+  _remove_list=$(mktemp "${TMPDIR:-/tmp}/gobuild-cnb-remove.XXXXXX") || exit 1
+  trap 'rm -f "$_remove_list"' EXIT
+  keep_walk . >"$_remove_list" || exit 1
+  [ -s "$_remove_list" ] || exit 0
+  xargs -0 rm -rf -- <"$_remove_list" 2>/dev/null && exit 0
+  # A directory the app made read-only or unreadable cannot be emptied: the app belongs to the
+  # build user, who makes it writable (real directories only: never through a link).
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  xargs -0 sh -c 'for e; do if [ -d "$e" ] && [ ! -L "$e" ]; then find "$e" -type d -exec chmod u+rwx {} \;; fi; done' sh \
+    <"$_remove_list" 2>/dev/null
+  xargs -0 rm -rf -- <"$_remove_list"
+)
+
+# keep_walk DIR: apply the BP_KEEP_FILES decisions to the entries of DIR ("." or "./a/b"):
+# print each entry to remove (NUL-terminated), and look into the directories a glob keeps.
+# Names are data: they come from sh globbing and reach awk as NUL-separated arguments, never
+# as lines; only awk's one-letter decisions come back as lines. Symbolic links are removed or
+# kept as links, never followed. A subshell per directory: POSIX sh has no local variables.
+keep_walk() (
+  _dir=$1
+  if [ ! -r "$_dir" ] || [ ! -x "$_dir" ]; then
+    chmod u+rx "$_dir" || exit 1
+  fi
+  # One expansion (a pattern that matches nothing stays as it is, and is skipped below).
+  set -- "$_dir"/* "$_dir"/.[!.]* "$_dir"/..?*
+  _decisions=$(printf '%s\0' "$@" | KEEP_GLOBS=${BP_KEEP_FILES:-} LC_ALL=C xargs -0 awk -v per_line=1 "$KEEP_FILES_AWK") || exit 1
+  _i=0
+  while IFS= read -r _decision; do
+    _i=$((_i + 1))
+    [ "$_i" -le $# ] || break
+    _entry=
+    eval "_entry=\${$_i}"
+    if [ ! -e "$_entry" ] && [ ! -L "$_entry" ]; then continue; fi
+    case $_decision in
+      s) ;;
+      k)
+        if [ -d "$_entry" ] && [ ! -L "$_entry" ]; then
+          keep_walk "$_entry" || exit 1
+        fi
+        ;;
+      r) printf '%s\0' "$_entry" ;;
+      *) _i=-1; break ;;
+    esac
+  done <<DECISIONS
+$_decisions
+DECISIONS
+  if [ "$_i" -ne $# ]; then
+    printf 'matching BP_KEEP_FILES gave no usable decision for each of the %s entries of %s\n' $# "$(display_name "$_dir")" >&2
+    exit 1
+  fi
 )

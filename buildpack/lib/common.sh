@@ -37,9 +37,27 @@ report_elapsed() {
 
 # --- words ------------------------------------------------------------------
 
-# sh_quote WORD: WORD as one single-quoted shell word, safe for eval.
+# sh_quote WORD: WORD as one single-quoted shell word, safe for eval. Pure sh: a name may end
+# in a newline, which a command substitution around sed would strip.
 sh_quote() {
-  printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+  _sq_rest=$1
+  _sq_out=
+  while :; do
+    case $_sq_rest in
+      *\'*)
+        _sq_out=$_sq_out${_sq_rest%%\'*}\'\\\'\'
+        _sq_rest=${_sq_rest#*\'}
+        ;;
+      *) break ;;
+    esac
+  done
+  printf "'%s'" "$_sq_out$_sq_rest"
+}
+
+# display_name NAME: NAME for a log line, with control and non-ASCII bytes shown as '?' (a file
+# name may hold escape sequences or newlines; only what the user reads is changed).
+display_name() {
+  printf '%s' "$1" | LC_ALL=C tr -c ' -~' '?'
 }
 
 # display_words WORDS...: a command line for humans; only words with blanks or quotes get quotes.
@@ -58,6 +76,8 @@ display_words() {
 # (single quotes, double quotes, backslash; $VAR and ${VAR} expanded outside single
 # quotes, as Paketo's go-shellwords does) and print them as a line of single-quoted
 # words for `eval "set -- $line"`. Exits 2 with a message on stderr when unparsable.
+# With WORDS_AS_WRITTEN=1 a $VAR stays as written: the same words, for logs and metadata that
+# must not show the values (a -e variable may be a secret).
 split_words() {
   WORDS_INPUT=$1 awk '
     function fail(msg) { print msg > "/dev/stderr"; failed = 1; exit 2 }
@@ -73,7 +93,7 @@ split_words() {
         if (j == 0) fail("unterminated ${ in \"" s "\"")
         name = substr(s, i + 2, j - 1)
         i = i + 1 + j
-        w = w ENVIRON[name]
+        w = w (raw ? "${" name "}" : ENVIRON[name])
         return
       }
       name = ""
@@ -83,11 +103,12 @@ split_words() {
         name = name c
       }
       if (name == "") { w = w "$"; return }
-      w = w ENVIRON[name]
+      w = w (raw ? "$" name : ENVIRON[name])
       i = j - 1
     }
     BEGIN {
-      s = ENVIRON["WORDS_INPUT"]; n = length(s); out = ""; w = ""; inword = 0; q = ""
+      s = ENVIRON["WORDS_INPUT"]; raw = (ENVIRON["WORDS_AS_WRITTEN"] == "1")
+      n = length(s); out = ""; w = ""; inword = 0; q = ""
       for (i = 1; i <= n; i++) {
         c = substr(s, i, 1)
         if (q == "\047") { if (c == "\047") q = ""; else w = w c; continue }
@@ -127,38 +148,60 @@ has_go_files() {
   return 1
 }
 
-# is_main_package DIR: one of DIR's non-test .go files says `package main`.
+# is_main_package DIR: one of DIR's non-test .go files says `package main` (dies when one
+# cannot be read).
 is_main_package() {
   for _f in "$1"/*.go; do
     case $_f in *_test.go) continue ;; esac
     [ -f "$_f" ] || continue
-    grep -Eq '^package[[:space:]]+main([[:space:]]|$|//)' "$_f" && return 0
+    _grep_rc=0
+    grep -Eq '^package[[:space:]]+main([[:space:]]|$|//)' "$_f" || _grep_rc=$?
+    case $_grep_rc in
+      0) return 0 ;;
+      1) ;;
+      # A file that cannot be read must not make a command silently vanish from the targets.
+      *) die "cannot read $(display_name "$_f") to see whether it is a main package" ;;
+    esac
   done
   return 1
 }
 
-# main_packages_under DIR: each directory below DIR holding a main package, as a path
-# relative to DIR's parent, sorted; skips what the go tool skips (testdata, vendor, ., _).
-main_packages_under() {
-  [ -d "$1" ] || return 0
-  find "$1" -type f -name '*.go' ! -name '*_test.go' 2>/dev/null |
-    sed 's|/[^/]*$||' | LC_ALL=C sort -u |
-    while IFS= read -r _dir; do
-      case /$_dir/ in */testdata/* | */vendor/* | */.* | */_*) continue ;; esac
-      is_main_package "$_dir" && printf '%s\n' "$_dir"
-    done
-}
+# main_packages_under DIR: DIR and each directory below it holding a main package, as
+# single-quoted shell words (eval "set -- $words"), in walk order, sorted per directory. Skips
+# what the go tool skips (testdata, vendor, names starting with . or _), symbolic links, and
+# (with a warning) directories Go cannot name as a package. Names never pass through a
+# line-based pipe: a name may hold a newline.
+main_packages_under() (
+  if [ ! -d "$1" ] || [ -L "$1" ]; then exit 0; fi
+  if is_main_package "$1"; then
+    case $1 in
+      *[!A-Za-z0-9._~+/-]*)
+        warn "skipping the main package in $(display_name "$1"): Go cannot build a directory whose name has characters other than letters, digits and -._~+ (set BP_GO_TARGETS to choose the targets)"
+        ;;
+      *) printf '%s ' "$(sh_quote "$1")" ;;
+    esac
+  fi
+  for _sub in "$1"/*; do
+    if [ ! -d "$_sub" ] || [ -L "$_sub" ]; then continue; fi
+    case ${_sub##*/} in testdata | vendor | .* | _*) continue ;; esac
+    main_packages_under "$_sub" || exit 1
+  done
+)
 
-# default_targets DIR [mains-only]: what to build when BP_GO_TARGETS is unset, one per
-# line, relative to DIR: "." for a main package at the root, else every main package under
+# default_targets DIR [mains-only]: what to build when BP_GO_TARGETS is unset, as single-quoted
+# words relative to DIR: "." for a main package at the root, else every main package under
 # cmd/, else (unless mains-only) "." when the root has any Go files, so that go build says
 # why it is not a command.
 default_targets() (
   cd "$1" || exit 1
-  if is_main_package .; then echo .; exit 0; fi
-  _found=$(main_packages_under cmd | sed 's|^|./|')
-  if [ -n "$_found" ]; then printf '%s\n' "$_found"; exit 0; fi
-  if [ -z "${2:-}" ] && has_go_files .; then echo .; fi
+  if is_main_package .; then echo "'.'"; exit 0; fi
+  _found=$(main_packages_under cmd) || exit 1
+  if [ -n "$_found" ]; then
+    eval "set -- $_found"
+    for _t; do printf '%s ' "$(sh_quote "./$_t")"; done
+    exit 0
+  fi
+  if [ -z "${2:-}" ] && has_go_files .; then echo "'.'"; fi
 )
 
 # --- configuration ----------------------------------------------------------
@@ -168,6 +211,7 @@ default_targets() (
 #   WORK_DIR     absolute dir go runs in (APP_DIR or APP_DIR/BP_GO_WORKDIR)
 #   USER_FLAGS   BP_GO_BUILD_FLAGS as single-quoted words (eval "set -- $USER_FLAGS")
 #   USER_LDFLAGS BP_GO_BUILD_LDFLAGS after word parsing ("" when unset)
+#   USER_FLAGS_AS_WRITTEN, USER_LDFLAGS_AS_WRITTEN  the same with each $VAR as written
 #   TARGETS      explicit BP_GO_TARGETS as "./dir" words, single-quoted ("" when unset)
 # Every mistake is fatal (exit 1) with a message naming the setting.
 load_config() {
@@ -182,19 +226,31 @@ load_config() {
     WORK_DIR=$(cd "$APP_DIR/$BP_GO_WORKDIR" && pwd)
   fi
 
+  # Each setting is split twice, with $VAR expanded (what go gets) and as written (what logs and
+  # the image's metadata show): the words line up, since an expanded value is never split.
   USER_FLAGS=
+  USER_FLAGS_AS_WRITTEN=
   if [ -n "${BP_GO_BUILD_FLAGS:-}" ]; then
-    USER_FLAGS=$(split_words "$BP_GO_BUILD_FLAGS" 2>&1) ||
-      die "BP_GO_BUILD_FLAGS cannot be split into words: $USER_FLAGS"
+    USER_FLAGS_AS_WRITTEN=$(WORDS_AS_WRITTEN=1 split_words "$BP_GO_BUILD_FLAGS" 2>&1) ||
+      die "BP_GO_BUILD_FLAGS cannot be split into words: $USER_FLAGS_AS_WRITTEN"
+    # shellcheck disable=SC2034 # read by bin/build
+    USER_FLAGS=$(split_words "$BP_GO_BUILD_FLAGS" 2>/dev/null) ||
+      die "BP_GO_BUILD_FLAGS cannot be split into words"
   fi
 
   USER_LDFLAGS=
+  USER_LDFLAGS_AS_WRITTEN=
   if [ -n "${BP_GO_BUILD_LDFLAGS:-}" ]; then
     # Parsed the way Paketo does: as the single word -ldflags="<value>".
-    _ld=$(split_words "-ldflags=\"$BP_GO_BUILD_LDFLAGS\"" 2>&1) ||
+    _ld=$(WORDS_AS_WRITTEN=1 split_words "-ldflags=\"$BP_GO_BUILD_LDFLAGS\"" 2>&1) ||
       die "BP_GO_BUILD_LDFLAGS cannot be parsed: $_ld"
     eval "set -- $_ld"
     [ $# -eq 1 ] || die "BP_GO_BUILD_LDFLAGS must be one value; quote it so it stays one word"
+    # shellcheck disable=SC2034 # read by bin/build
+    USER_LDFLAGS_AS_WRITTEN=${1#-ldflags=}
+    _ld=$(split_words "-ldflags=\"$BP_GO_BUILD_LDFLAGS\"" 2>/dev/null) ||
+      die "BP_GO_BUILD_LDFLAGS cannot be parsed"
+    eval "set -- $_ld"
     # shellcheck disable=SC2034 # read by bin/build
     USER_LDFLAGS=${1#-ldflags=}
   fi

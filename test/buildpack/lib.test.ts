@@ -177,6 +177,16 @@ describe.each(shells)('BP_KEEP_FILES source removal under %s', (shell) => {
     ]);
   });
 
+  test('a leading part ending in /* keeps its subtree, as in Paketo: assets/*/logo.png keeps all of assets/*', () => {
+    expect(keep('assets/*/logo.png')).toEqual(['assets/', 'assets/fonts/', 'assets/fonts/a.woff', 'assets/img/', 'assets/img/logo.png', 'assets/img/photo.jpg']);
+  });
+
+  test('a /* glob keeps the subtree whatever the order of the globs', () => {
+    const subtree = ['static/', 'static/css/', 'static/css/site.css', 'static/index.html'];
+    expect(keep('static/css:static/*')).toEqual(subtree);
+    expect(keep('static/*:static/css')).toEqual(subtree);
+  });
+
   test('* does not cross a /, like filepath.Match; a matched directory keeps no contents', () => {
     expect(keep('*.md:a*')).toEqual(['README.md', 'a/', 'abc', 'assets/']);
   });

@@ -108,6 +108,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
   // A cache volume this build made is removed again when the build fails before bin/build
   // ran: it is empty, and nothing should be left of a failed build.
   let newVolume: string | undefined;
+  let cacheReady: Promise<unknown> | undefined;
   let current = 'prepare';
   let phaseStarted = Date.now();
   let phaseOpen = false;
@@ -132,13 +133,18 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     // An output that cannot be written is said before minutes of building, not after.
     await preflightOutput(options);
     // Independent look-ups go together: each is a round trip to the engine.
-    const [engine, builderImage] = await Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder')]);
+    const [engine, builderImage] = await interrupts.race(Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder')]));
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
     reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
     const builder = describeBuilder(options.builder, builderImage);
     interrupts.check();
-    const [run, cache] = await Promise.all([resolveRunBase(docker, options, builder, reporter), prepareCacheVolume(docker, options, reporter)]);
-    if (cache.status !== 'existing') newVolume = cache.name;
+    const preparing = prepareCacheVolume(docker, options, reporter).then((prepared) => {
+      if (prepared.status !== 'existing') newVolume = prepared.name;
+      return prepared;
+    });
+    cacheReady = preparing;
+    // A pull of the run image can take minutes: a signal must not wait for it.
+    const [run, cache] = await Promise.all([interrupts.race(resolveRunBase(docker, options, builder, reporter)), preparing]);
     reporter.detail(`run image: ${run.name}; build user ${builder.uid}:${builder.gid}`);
     const layersDir = buildpackLayersDir(buildpack.id);
     const containerOptions = {
@@ -172,8 +178,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     }
     interrupts.check();
     // The engine copies the inputs in while the container starts: both take a few hundred ms.
-    await Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]);
-    const cacheBefore = await restoreCache(container, layersDir);
+    await interrupts.race(Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]));
+    const cacheBefore = await interrupts.race(restoreCache(container, layersDir));
     const platforms = options.platforms.length > 0 ? options.platforms : [defaultPlatform(run, builder)];
     const baseTarget = await targetData(run, builder, container);
     const contextFor = (platform: Platform): PhaseContext => ({
@@ -294,6 +300,8 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       }
     }
     // Never a volume another build uses: the engine refuses to remove a volume in use.
+    // Settled in milliseconds; it may have been cut short by a signal.
+    await cacheReady?.catch(() => undefined);
     if (newVolume && !kept) await docker.removeVolumeIfUnused(newVolume).catch(() => undefined);
   }
 }

@@ -83,6 +83,8 @@ export interface BuildContainerOptions {
 
 export class BuildContainer {
   private removal?: Promise<void>;
+  /** Copies out of the container under way: a removal cuts them, or the engine waits for them. */
+  private readonly archives = new Set<Readable>();
 
   private constructor(
     private readonly docker: DockerClient,
@@ -176,12 +178,17 @@ export class BuildContainer {
   }
 
   async getArchive(path: string): Promise<Readable | null> {
-    return this.docker.getArchive(this.id, path);
+    const archive = await this.docker.getArchive(this.id, path);
+    if (archive) {
+      this.archives.add(archive);
+      archive.once('close', () => this.archives.delete(archive));
+    }
+    return archive;
   }
 
   /** Contents of one small file in the container, or null when it does not exist. */
   async readFile(path: string): Promise<Buffer | null> {
-    const tar = await this.docker.getArchive(this.id, path);
+    const tar = await this.getArchive(path);
     if (!tar) return null;
     return new Promise<Buffer | null>((resolve, reject) => {
       const ex = extract();
@@ -206,6 +213,7 @@ export class BuildContainer {
   /** Removes the container once; every caller gets the same removal. */
   remove(): Promise<void> {
     if (!this.removal) {
+      for (const archive of this.archives) archive.destroy();
       this.removal = this.docker.removeContainer(this.id).finally(() => this.stdin.release());
       // Handled by whoever awaits it (the build's finally); not an unhandled rejection meanwhile.
       this.removal.catch(() => undefined);

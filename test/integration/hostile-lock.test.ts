@@ -77,7 +77,7 @@ describeWithDocker('hostile: builds sharing a cache volume', () => {
     sleepy = sleepyBuildpack(6);
     // The one cold build of the suite: the shared volume is warm for every case after it.
     const warmUp = await runCli(['build', appA.path, '-t', TAG_A, '--cache-volume', VOLUME, ...BUILDER_ARGS]);
-    expect(warmUp.code).toBe(0);
+    expect({ code: warmUp.code, stderr: warmUp.code === 0 ? '' : warmUp.stderr }).toEqual({ code: 0, stderr: '' });
   });
   beforeEach(() => {
     tmp = privateTmp();

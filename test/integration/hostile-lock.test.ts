@@ -24,8 +24,9 @@ const BUILDER_ARGS = ['--builder', TEST_BUILDER, '--pull-policy', 'never'];
 /** Printed by the instrumented bin/build once it runs, i.e. while its build holds the lock. */
 const HOLDING = /LOCK-TEST holding the cache/;
 
+/** Two branches of one app: same module and binary name, so without the lock their builds collide. */
 const goApp = (name: string): Record<string, string> => ({
-  'go.mod': `module example.com/lock-${name}\n\ngo 1.22\n`,
+  'go.mod': 'module example.com/lock-app\n\ngo 1.22\n',
   'main.go': `package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("this is app ${name}") }\n`,
 });
 

@@ -70,8 +70,8 @@ export class Interrupts {
    * on for a moment; its later failure is ignored).
    */
   race<T>(step: Promise<T>): Promise<T> {
-    this.check();
     step.catch(() => undefined);
+    if (this.received) return Promise.reject(new InterruptedError(this.received));
     let stopWaiting: ((err: InterruptedError) => void) | undefined;
     const interrupted = new Promise<never>((_, reject) => {
       stopWaiting = reject;

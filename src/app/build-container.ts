@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
-import type { DockerClient } from '../docker/client';
+import type { ContainerSpec, DockerClient, StdinLease } from '../docker/client';
 import { Labels } from '../cnb/spec';
 import { INVENTORY_SCRIPT, type PhaseSpec } from './phases';
 import type { Reporter } from '../ui/reporter';
@@ -56,30 +56,65 @@ export interface Inventory extends Listing {
   output: string;
 }
 
+/** A build container ends itself after this long, whatever happens (a fallback; see LIFETIME_SCRIPT). */
+export const MAX_LIFETIME_S = 6 * 60 * 60;
+/** Written by keep(): the container then outlives the CLI (for `docker exec -it`), up to MAX_LIFETIME_S. */
+const KEEP_MARKER = '/tmp/.gobuild-cnb-keep';
+
+/**
+ * The container's main process. It ends when its stdin reaches EOF, which the engine causes
+ * when our attach connection closes: on a normal end, on a crash, on SIGKILL of the CLI and
+ * when the network to a remote engine drops. So a container never outlives its CLI for long,
+ * and the next build sees it exited and reaps it. A background reader is needed because the
+ * bound (`sleep`) must end it too; an async list reads /dev/null unless given fd 3.
+ */
+const LIFETIME_SCRIPT =
+  'sleep "$1" & bound=$!; exec 3<&0; { read -r _ <&3 || :; kill "$bound" 2>/dev/null; } & wait "$bound"; ' +
+  `[ -f ${KEEP_MARKER} ] && exec sleep "$1"; exit 0`;
+
+export interface BuildContainerOptions {
+  image: string;
+  uid: number;
+  gid: number;
+  buildId: string;
+  networkMode?: string;
+  volumes?: Array<{ name: string; target: string }>;
+}
+
 export class BuildContainer {
   private removal?: Promise<void>;
+  /** Copies out of the container under way: a removal cuts them, or the engine waits for them. */
+  private readonly archives = new Set<Readable>();
 
   private constructor(
     private readonly docker: DockerClient,
     readonly id: string,
     private readonly user: { uid: number; gid: number },
+    private readonly stdin: StdinLease,
   ) {}
 
-  static async create(
-    docker: DockerClient,
-    options: { image: string; uid: number; gid: number; buildId: string; networkMode?: string; volumes?: Array<{ name: string; target: string }> },
-  ): Promise<BuildContainer> {
-    const id = await docker.createContainer({
+  static spec(options: BuildContainerOptions): ContainerSpec {
+    return {
       image: options.image,
       user: `${options.uid}:${options.gid}`,
       labels: { [Labels.buildContainer]: options.buildId },
-      // Keeps the container alive between execs; SIGKILLed by the forced remove.
-      entrypoint: ['/bin/sh', '-c', 'while :; do sleep 3600; done'],
+      entrypoint: ['/bin/sh', '-c', LIFETIME_SCRIPT, 'gobuild-cnb-build', String(MAX_LIFETIME_S)],
       cmd: [],
+      openStdin: true,
       networkMode: options.networkMode,
       volumes: options.volumes,
-    });
-    return new BuildContainer(docker, id, { uid: options.uid, gid: options.gid });
+    };
+  }
+
+  /** Takes over a container created from spec(): attaches its stdin, which ties its life to ours. */
+  static async attach(docker: DockerClient, id: string, options: BuildContainerOptions): Promise<BuildContainer> {
+    const stdin = await docker.attachStdin(id);
+    return new BuildContainer(docker, id, { uid: options.uid, gid: options.gid }, stdin);
+  }
+
+  static async create(docker: DockerClient, options: BuildContainerOptions): Promise<BuildContainer> {
+    const id = await docker.createContainer(BuildContainer.spec(options));
+    return BuildContainer.attach(docker, id, options);
   }
 
   async putArchive(tar: Readable, destDir = '/'): Promise<void> {
@@ -143,12 +178,17 @@ export class BuildContainer {
   }
 
   async getArchive(path: string): Promise<Readable | null> {
-    return this.docker.getArchive(this.id, path);
+    const archive = await this.docker.getArchive(this.id, path);
+    if (archive) {
+      this.archives.add(archive);
+      archive.once('close', () => this.archives.delete(archive));
+    }
+    return archive;
   }
 
   /** Contents of one small file in the container, or null when it does not exist. */
   async readFile(path: string): Promise<Buffer | null> {
-    const tar = await this.docker.getArchive(this.id, path);
+    const tar = await this.getArchive(path);
     if (!tar) return null;
     return new Promise<Buffer | null>((resolve, reject) => {
       const ex = extract();
@@ -173,10 +213,23 @@ export class BuildContainer {
   /** Removes the container once; every caller gets the same removal. */
   remove(): Promise<void> {
     if (!this.removal) {
-      this.removal = this.docker.removeContainer(this.id);
+      for (const archive of this.archives) archive.destroy();
+      this.removal = this.docker.removeContainer(this.id).finally(() => this.stdin.release());
       // Handled by whoever awaits it (the build's finally); not an unhandled rejection meanwhile.
       this.removal.catch(() => undefined);
     }
     return this.removal;
+  }
+
+  /**
+   * --keep-container: the container stays for `docker exec -it` (up to MAX_LIFETIME_S) under
+   * another name, so it no longer holds the cache volume's lock. Returns the new name.
+   */
+  async keep(): Promise<string> {
+    const name = `gobuild-cnb-kept-${this.id.slice(0, 12)}`;
+    await this.runCommand(['touch', KEEP_MARKER]);
+    await this.docker.renameContainer(this.id, name);
+    this.stdin.release();
+    return name;
   }
 }

@@ -43,7 +43,8 @@ describe('runBuild orchestration', () => {
       'inspectImage', // builder
       'inspectImage', // run image
       'createVolume', // the build cache
-      'createContainer',
+      'createContainer', // named after the cache volume: taking its lock
+      'attachStdin', // ties the container's life to ours
       'putArchive',
       'startContainer',
       'exec', // restore the cache and read the cache layers' metadata
@@ -69,6 +70,24 @@ describe('runBuild orchestration', () => {
     expect((err as DetectFailedError).code).toBe(ExitCode.DetectFailed);
     expect((err as DetectFailedError).details).toContain('no go.mod');
     expect(docker.removed).toEqual(['container-1']);
+    // The cache volume this build made is empty: it goes too, after the container.
+    const volume = defaultCacheVolumeName('my-app');
+    expect(docker.calls.filter((c) => /^(createVolume|removeVolume|removeContainer)/.test(c))).toEqual([
+      `createVolume ${volume}`,
+      'removeContainer container-1',
+      `removeVolume ${volume}`,
+    ]);
+  });
+
+  it('never removes a cache volume that existed before a failed build', async () => {
+    class ExistingVolume extends FakeDockerClient {
+      override async volumeExists(): Promise<boolean> {
+        return true;
+      }
+    }
+    const docker = new ExistingVolume({ images, exec: [{ match: '/bin/detect', exitCode: 100 }] });
+    await expect(runBuild(options(), { docker, reporter: new RecordingReporter(), signals: new EventEmitter() })).rejects.toBeInstanceOf(DetectFailedError);
+    expect(docker.calls.filter((c) => c.startsWith('removeVolume'))).toEqual([]);
   });
 
   it('turns any other detect exit into DetectError (exit 21)', async () => {
@@ -87,12 +106,47 @@ describe('runBuild orchestration', () => {
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
 
+  it('handles SIGHUP (terminal closed) like SIGINT', async () => {
+    const signals = new EventEmitter();
+    const docker = new FakeDockerClient({ images, exec: [{ match: '/bin/detect', exitCode: 137, hook: () => void signals.emit('SIGHUP') }] });
+    const err = await runBuild(options(), { docker, reporter: new RecordingReporter(), signals }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InterruptedError);
+    expect((err as InterruptedError).message).toMatch(/SIGHUP/);
+    expect(docker.removed).toContain('container-1');
+    expect(signals.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('exits with 130 at once on a second signal, without waiting for the cleanup', async () => {
+    const exits: number[] = [];
+    const signals = Object.assign(new EventEmitter(), { exit: (code: number) => void exits.push(code) });
+    const reporter = new RecordingReporter();
+    const docker = new FakeDockerClient({
+      images,
+      exec: [
+        {
+          match: '/bin/build',
+          exitCode: 137,
+          hook: () => {
+            signals.emit('SIGINT');
+            expect(exits).toEqual([]);
+            signals.emit('SIGINT');
+          },
+        },
+      ],
+    });
+    await runBuild(options(), { docker, reporter, signals }).catch(() => undefined);
+    expect(exits[0]).toBe(130);
+    expect(reporter.lines.join('\n')).toMatch(/second SIGINT: stopping now/);
+  });
+
   it('keeps the container with --keep-container and says how to get a shell', async () => {
     const docker = new FakeDockerClient({ images, exec: [{ match: '/bin/build', exitCode: 2 }] });
     const reporter = new RecordingReporter();
     await expect(runBuild(options({ keepContainer: true }), { docker, reporter, signals: new EventEmitter() })).rejects.toThrow();
     expect(docker.removed).toEqual([]);
     expect(reporter.lines.join('\n')).toMatch(/docker exec -it container-1 sh/);
+    // Kept under another name: it no longer holds the cache volume's lock.
+    expect(docker.calls).toContain('renameContainer container-1 gobuild-cnb-kept-container-1');
   });
 
   it('refuses an --output oci: path that is not a layout before touching Docker', async () => {

@@ -3,7 +3,7 @@
  * flowing through it"). Cleanup of the container and temp files runs in `finally`, on success,
  * failure and Ctrl-C alike. Reports only through the Reporter; returns the result.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +23,8 @@ import { DetectError, DetectFailedError, UsageError, asGobuildError, type BuildP
 import { buildFailedError } from './classify-build-failure';
 import { checkNetworkExists } from './preflight';
 import { checkRunImagePlatform, defaultPlatform, resolveRunBase, staticBaseCaPath, STATIC_BASE_CA_BUNDLE, type RunBase } from './run-base';
-import { prepareCacheVolume, waitForCacheVolume } from './cache-volume';
+import { acquireCacheLock, CACHE_LABEL, prepareCacheVolume } from './cache-volume';
+import { makeBuildTempDir, removeStaleBuildTempDirs } from './temp-dirs';
 import { explainCache, previousLayerMetadata, type CacheReport } from './cache-report';
 import { resetForNextPlatform, restoreCache, type CacheMetadata } from './restore';
 import { platformString } from '../image/config';
@@ -53,6 +54,13 @@ export interface BuildResult extends ExportResult {
 
 /** How long a build waits for another build of the same image to release the cache volume. */
 const CACHE_WAIT_MS = 15 * 60 * 1000;
+/** How often it looks whether the other build is done (a look is one cheap engine call). */
+const CACHE_POLL_MS = 500;
+/**
+ * A lock holder never started after this long was left by a build killed between creating and
+ * starting its container (a live build starts it within a second).
+ */
+const LOCK_CREATED_GRACE_MS = 10_000;
 
 function readBuildpack(dir: string): BuildpackDescriptor {
   const file = join(dir, 'buildpack.toml');
@@ -103,8 +111,19 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
   const { docker, reporter } = deps;
   const timings: Record<string, number> = {};
   const interrupts = new Interrupts(deps.signals);
-  const workDir = mkdtempSync(join(deps.tmpRoot ?? tmpdir(), 'gobuild-cnb-'));
+  const tmpRoot = deps.tmpRoot ?? tmpdir();
+  const staleDirs = removeStaleBuildTempDirs(tmpRoot);
+  if (staleDirs > 0) reporter.detail(`removed ${staleDirs} temp dir(s) of builds that ended without cleaning up`);
+  const workDir = makeBuildTempDir(tmpRoot);
+  interrupts.onAbort((signal) => {
+    reporter.warn(`second ${signal}: stopping now; the build container ends by itself`);
+    rmSync(workDir, { recursive: true, force: true });
+  });
   let container: BuildContainer | undefined;
+  // A cache volume this build made is removed again when the build fails before bin/build
+  // ran: it is empty, and nothing should be left of a failed build.
+  let newVolume: string | undefined;
+  let cacheReady: Promise<unknown> | undefined;
   let current = 'prepare';
   let phaseStarted = Date.now();
   let phaseOpen = false;
@@ -129,35 +148,56 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     // An output that cannot be written is said before minutes of building, not after.
     await preflightOutput(options);
     // Independent look-ups go together: each is a round trip to the engine.
-    const [engine, builderImage] = await Promise.all([
-      docker.info(),
-      ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder'),
-      checkNetworkExists(docker, options.network),
-    ]);
+    const [engine, builderImage] = await interrupts.race(
+      Promise.all([docker.info(), ensureImage(docker, options.builder, options.pullPolicy, reporter, 'builder'), checkNetworkExists(docker, options.network)]),
+    );
     reporter.detail(`Docker engine ${engine.serverVersion} (${engine.storageDriver}${engine.containerdSnapshotter ? ', containerd image store' : ''})`);
     reporter.detail(`builder ${options.builder} (from ${options.builderSource})`);
     describeNetwork(options, reporter);
     const builder = describeBuilder(options.builder, builderImage);
     interrupts.check();
-    const [run, cache] = await Promise.all([resolveRunBase(docker, options, builder, reporter), prepareCacheVolume(docker, options, reporter)]);
+    const preparing = prepareCacheVolume(docker, options, reporter).then((prepared) => {
+      if (prepared.status !== 'existing') newVolume = prepared.name;
+      return prepared;
+    });
+    cacheReady = preparing;
+    // A pull of the run image can take minutes: a signal must not wait for it.
+    const [run, cache] = await Promise.all([interrupts.race(resolveRunBase(docker, options, builder, reporter)), preparing]);
     reporter.detail(`run image: ${run.name}; build user ${builder.uid}:${builder.gid}`);
     const layersDir = buildpackLayersDir(buildpack.id);
-    const buildId = randomBytes(6).toString('hex');
-    container = await BuildContainer.create(docker, {
+    const containerOptions = {
       image: builder.image,
       uid: builder.uid,
       gid: builder.gid,
-      buildId,
+      buildId: randomBytes(6).toString('hex'),
       networkMode: options.network,
       volumes: [{ name: cache.name, target: layersDir }],
-    });
-    const created = container;
-    interrupts.onInterrupt(() => created.remove());
-    await waitForCacheVolume(docker, cache.name, container.id, reporter, { timeoutMs: CACHE_WAIT_MS, pollMs: 1000, checkStop: () => interrupts.check() });
+    };
+    let attempts = 0;
+    const containerId = await acquireCacheLock(
+      docker,
+      cache.name,
+      async (lockName) => {
+        // A build that failed meanwhile may have removed the volume it made: mount a labelled one.
+        if (attempts++ > 0) await docker.createVolume(cache.name, { [CACHE_LABEL]: options.tag });
+        return docker.createNamedContainer(lockName, BuildContainer.spec(containerOptions));
+      },
+      reporter,
+      { timeoutMs: CACHE_WAIT_MS, pollMs: CACHE_POLL_MS, createdGraceMs: LOCK_CREATED_GRACE_MS, checkStop: () => interrupts.check() },
+    );
+    // Removed on any end from here on, also when attaching fails.
+    const removeLockHolder = (): Promise<void> => (container ? container.remove() : docker.removeContainer(containerId));
+    interrupts.onInterrupt(removeLockHolder);
+    try {
+      container = await BuildContainer.attach(docker, containerId, containerOptions);
+    } catch (err) {
+      await removeLockHolder().catch(() => undefined);
+      throw err;
+    }
     interrupts.check();
     // The engine copies the inputs in while the container starts: both take a few hundred ms.
-    await Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]);
-    const cacheBefore = await restoreCache(container, layersDir, builder.image);
+    await interrupts.race(Promise.all([container.putArchive(packEntries(buildInputEntries(options, buildpack, builder))), container.start()]));
+    const cacheBefore = await interrupts.race(restoreCache(container, layersDir, builder.image));
     const platforms = options.platforms.length > 0 ? options.platforms : [defaultPlatform(run, builder)];
     const baseTarget = await targetData(run, builder, container);
     const contextFor = (platform: Platform): PhaseContext => ({
@@ -172,7 +212,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     end();
 
     begin('detect', `Detecting with ${buildpack.id}@${buildpack.version}`);
-    const detected = await container.run(detectPhase(contextFor(platforms[0])), reporter);
+    const detected = await interrupts.race(container.run(detectPhase(contextFor(platforms[0])), reporter));
     interrupts.check();
     if (detected.exitCode === DetectExit.fail) {
       throw new DetectFailedError(`no Go app detected in ${options.appDir}`, {
@@ -200,24 +240,25 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
         // bin/build removed the sources and wrote this platform's layers: start the next afresh.
         await resetForNextPlatform(container, layersDir, builder, options);
       }
-      const built = await container.run(buildPhase(contextFor(platform)), reporter);
+      newVolume = undefined; // bin/build fills the cache from here on: it stays
+      const built = await interrupts.race(container.run(buildPhase(contextFor(platform)), reporter));
       interrupts.check();
       if (built.exitCode !== 0) throw buildFailedError(built.output, built.exitCode, label);
       end();
 
       begin('export', `Exporting ${options.tag}${label}`);
-      const collected = await collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter, built.stdout);
+      const collected = await interrupts.race(collectBuild(container, buildpack, builder, join(workDir, `collected-${index}`), reporter, built.stdout));
       if (run.kind === 'static' && index === 0) await copyCaBundle(container, workDir, reporter);
       // Everything is out of the container after the last platform: it goes while the image is written.
       if (index === platforms.length - 1 && !options.keepContainer) void container.remove();
       cacheAfter = { gocache: collected.layerMetadata.gocache, modcache: collected.layerMetadata.modcache };
       targetsAfter = collected.layerMetadata.targets;
       interrupts.check();
-      images.push(await assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, platform, previous }));
+      images.push(await interrupts.race(assembleImage({ options, docker, reporter, collected, run, builder, buildpack, workDir, platform, previous })));
       interrupts.check();
       if (index < platforms.length - 1) end();
     }
-    const written = await createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images);
+    const written = await interrupts.race(createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images));
     end();
 
     const cacheReport = explainCache({
@@ -241,7 +282,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       builder: options.builder,
       runImage: run.name,
       timings,
-      containerKept: options.keepContainer ? container.id : undefined,
+      containerKept: options.keepContainer ? containerId : undefined,
     };
   } catch (err) {
     const interrupted = interrupts.signal;
@@ -252,14 +293,31 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     if (interrupted) interrupts.check();
     throw error;
   } finally {
+    await cleanUp();
     interrupts.dispose();
-    if (container && (!options.keepContainer || interrupts.signal)) {
-      await container.remove().catch((err: Error) => reporter.warn(`could not remove container ${container?.id}: ${err.message}`));
-    } else if (container) {
-      reporter.info(`Kept build container ${container.id.slice(0, 12)}. Get a shell in it with:`);
-      reporter.info(`  docker exec -it ${container.id.slice(0, 12)} sh`);
-      reporter.info(`Remove it with: docker rm -f ${container.id.slice(0, 12)}`);
-    }
     rmSync(workDir, { recursive: true, force: true });
+    interrupts.exitSoon();
+  }
+
+  async function cleanUp(): Promise<void> {
+    const kept = container && options.keepContainer && !interrupts.signal ? container : undefined;
+    if (container && !kept) {
+      await container.remove().catch((err: Error) => reporter.warn(`could not remove container ${container?.id}: ${err.message}`));
+    } else if (kept) {
+      try {
+        const name = await kept.keep();
+        const short = kept.id.slice(0, 12);
+        reporter.info(`Kept build container ${short} (${name}). Get a shell in it with:`);
+        reporter.info(`  docker exec -it ${short} sh`);
+        reporter.info(`Remove it with: docker rm -f ${short}`);
+      } catch (err) {
+        reporter.warn(`could not keep container ${kept.id.slice(0, 12)}: ${(err as Error).message}`);
+        await kept.remove().catch(() => undefined);
+      }
+    }
+    // Never a volume another build uses: the engine refuses to remove a volume in use.
+    // Settled in milliseconds; it may have been cut short by a signal.
+    await cacheReady?.catch(() => undefined);
+    if (newVolume && !kept) await docker.removeVolumeIfUnused(newVolume).catch(() => undefined);
   }
 }

@@ -27,6 +27,29 @@ export function defaultCacheVolumeName(tag: string): string {
   return `gobuild-cnb-cache-${readable}-${hash}`;
 }
 
+/**
+ * The name of the cache volume's lock. The build container is created under this name:
+ * container names are unique in an engine, so creating it IS taking the lock (the engine
+ * arbitrates two creates at the same instant) and removing or renaming it releases it.
+ */
+export function cacheLockName(volume: string): string {
+  return `gobuild-cnb-lock-${volume}`;
+}
+
+const busyHint = (volume: string): string =>
+  `Wait for the other build to finish and run again, or give this build its own cache with --cache-volume <name>. ` +
+  `A container kept with --keep-container also uses ${volume}: remove it with docker rm -f <id>.`;
+
+/** A lock holder that can no longer release the lock: its CLI is gone. */
+function isDead(status: string): boolean {
+  return status === 'exited' || status === 'dead';
+}
+
+async function removeDeadHolder(docker: DockerClient, id: string, reporter: Reporter): Promise<void> {
+  await docker.removeContainer(id);
+  reporter.info(`Removed container ${id.slice(0, 12)} of a build that ended without cleaning up`);
+}
+
 export async function prepareCacheVolume(
   docker: DockerClient,
   options: { tag: string; cacheVolume?: string; clearCache: boolean },
@@ -35,13 +58,22 @@ export async function prepareCacheVolume(
   const name = options.cacheVolume ?? defaultCacheVolumeName(options.tag);
   let existed = await docker.volumeExists(name);
   if (existed && options.clearCache) {
-    const users = await docker.listContainers(`${Labels.buildContainer}`, name);
-    if (users.length > 0) {
-      throw new GobuildError(`cannot clear cache volume ${name}: build container ${users[0].id.slice(0, 12)} is using it`, ExitCode.Failure, {
-        hint: 'Wait for the other build to finish, or give this build its own cache with --cache-volume <name>.',
-      });
+    // The engine refuses to remove a volume a container uses, so a live build's cache (its
+    // container holds the lock and mounts the volume) is never removed under it.
+    let removal = await docker.removeVolumeIfUnused(name);
+    const holder = removal === 'in-use' ? await docker.inspectContainer(cacheLockName(name)) : null;
+    if (holder && isDead(holder.status)) {
+      await removeDeadHolder(docker, holder.id, reporter);
+      removal = await docker.removeVolumeIfUnused(name);
     }
-    await docker.removeVolume(name);
+    if (removal === 'in-use') {
+      const user = holder ?? (await docker.listContainers(Labels.buildContainer, name))[0];
+      throw new GobuildError(
+        `cannot clear cache volume ${name}: ${user ? `container ${user.id.slice(0, 12)} is using it` : 'a container is using it'}`,
+        ExitCode.CacheBusy,
+        { hint: busyHint(name) },
+      );
+    }
     existed = false;
   }
   if (!existed) await docker.createVolume(name, { [CACHE_LABEL]: options.tag });
@@ -50,43 +82,62 @@ export async function prepareCacheVolume(
   return { name, status };
 }
 
-export interface WaitOptions {
+export interface LockOptions {
   /** Give up after this long (ms). */
   timeoutMs: number;
   pollMs: number;
+  /** A holder still `created` (never started) after this long was left by a killed build. */
+  createdGraceMs: number;
   sleep?: (ms: number) => Promise<void>;
-  /** Called before each look; throws to stop waiting (e.g. on Ctrl-C). */
+  now?: () => number;
+  /** Called before each attempt; throws to stop waiting (e.g. on Ctrl-C). */
   checkStop?: () => void;
 }
 
 /**
- * Two builds of one app at once must not share the cache volume while they run. Every build
- * container mounts it from creation; the one created first (ties: lower id) goes first, the
- * others wait for it to be gone. All builds compute the same order, so exactly one proceeds.
+ * Takes the lock of the cache volume by creating the build container under the lock name
+ * (`create` returns null when the name is taken), and returns the container's id. While a live
+ * build holds it, waits (saying so once); a holder whose build is gone (its container exited,
+ * or never started) is removed, and the create is tried again.
  */
-export async function waitForCacheVolume(
+export async function acquireCacheLock(
   docker: DockerClient,
   volume: string,
-  myContainerId: string,
+  create: (name: string) => Promise<string | null>,
   reporter: Reporter,
-  options: WaitOptions,
-): Promise<void> {
+  options: LockOptions,
+): Promise<string> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const deadline = Date.now() + options.timeoutMs;
+  const now = options.now ?? Date.now;
+  const name = cacheLockName(volume);
+  const deadline = now() + options.timeoutMs;
   let announced = false;
+  // Measured on our clock, not the engine's: a remote engine's clock may differ.
+  let createdSince: { id: string; at: number } | undefined;
   for (;;) {
     options.checkStop?.();
-    const users = await docker.listContainers(Labels.buildContainer, volume);
-    const me = users.find((c) => c.id === myContainerId);
-    const ahead = users.filter((c) => c.id !== myContainerId && (!me || c.created < me.created || (c.created === me.created && c.id < me.id)));
-    if (ahead.length === 0) return;
+    const id = await create(name);
+    if (id) return id;
+    const holder = await docker.inspectContainer(name);
+    if (!holder) {
+      // Released between our create and the look: try again at once (bounded all the same).
+      if (now() >= deadline) throw new GobuildError(`gave up waiting for cache volume ${volume}`, ExitCode.CacheBusy, { hint: busyHint(volume) });
+      continue;
+    }
+    if (holder.status === 'created' && createdSince?.id !== holder.id) createdSince = { id: holder.id, at: now() };
+    const neverStarted = holder.status === 'created' && now() - (createdSince?.at ?? now()) >= options.createdGraceMs;
+    if (isDead(holder.status) || neverStarted) {
+      await removeDeadHolder(docker, holder.id, reporter);
+      continue;
+    }
+    const short = holder.id.slice(0, 12);
     if (!announced) {
-      reporter.info(`Waiting for build ${ahead[0].id.slice(0, 12)}, which is using cache volume ${volume}`);
+      reporter.info(`Waiting for build ${short}, which is using cache volume ${volume}`);
       announced = true;
     }
-    if (Date.now() >= deadline) {
-      throw new GobuildError(`gave up waiting for cache volume ${volume}: build ${ahead[0].id.slice(0, 12)} still uses it`, ExitCode.Failure, {
-        hint: `If that build is stuck, remove it (docker rm -f ${ahead[0].id.slice(0, 12)}), or use another cache with --cache-volume.`,
+    if (now() >= deadline) {
+      throw new GobuildError(`gave up waiting for cache volume ${volume}: build ${short} still uses it`, ExitCode.CacheBusy, {
+        hint: `If that build is stuck, remove it (docker rm -f ${short}); or give this build its own cache with --cache-volume <name>.`,
       });
     }
     await sleep(options.pollMs);

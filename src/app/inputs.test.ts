@@ -138,8 +138,8 @@ describe('the app as it is sent: names are bytes, links stay links, nothing bloc
     };
     // Tests run as root, for whom nothing is unreadable: the file system says no instead.
     const realReaddir = fs.readdirSync;
-    jest.spyOn(fs, 'readdirSync').mockImplementation(((path: fs.PathLike, options?: unknown) =>
-      String(path).endsWith('/secret') ? eacces() : realReaddir(path, options as never)) as typeof fs.readdirSync);
+    jest.spyOn(fs, 'readdirSync').mockImplementation(((path: import('node:fs').PathLike, options?: unknown) =>
+      String(path).endsWith('/secret') ? eacces() : realReaddir(path, options as never)) as typeof import('node:fs').readdirSync);
     const dirErr = thrown(() => appEntries({ appDir: dir, project: noProject }, user));
     expect(dirErr).toBeInstanceOf(UsageError);
     expect(dirErr.message).toBe(`cannot read ${join(dir, 'secret')} (EACCES) to send it to the build`);

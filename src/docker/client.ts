@@ -46,7 +46,23 @@ export interface ContainerSpec {
   workingDir?: string;
   networkMode?: string;
   volumes?: Array<{ name: string; target: string }>;
+  /** Keep stdin open for one attached client (see attachStdin). */
+  openStdin?: boolean;
 }
+
+/** A container as `docker inspect` sees it. */
+export interface ContainerState {
+  id: string;
+  /** created, running, paused, restarting, removing, exited or dead. */
+  status: string;
+}
+
+/** Our end of a container's stdin: releasing it (or our process dying) closes the container's stdin. */
+export interface StdinLease {
+  release(): void;
+}
+
+export type VolumeRemoval = 'removed' | 'absent' | 'in-use';
 
 export interface ExecSpec {
   cmd: string[];
@@ -92,6 +108,16 @@ export interface DockerClient {
   /** Whether `path` exists in the container. */
   pathExists(id: string, path: string): Promise<boolean>;
   exec(id: string, spec: ExecSpec): Promise<number>;
+  /**
+   * Creates a container with this name, or returns null when a container already has the name:
+   * the engine arbitrates, so of two creates with one name exactly one succeeds.
+   */
+  createNamedContainer(name: string, spec: ContainerSpec): Promise<string | null>;
+  /** null when no container has this id or name. */
+  inspectContainer(idOrName: string): Promise<ContainerState | null>;
+  /** Attaches to the stdin of a container created with openStdin; call before starting it. */
+  attachStdin(id: string): Promise<StdinLease>;
+  renameContainer(id: string, name: string): Promise<void>;
   removeContainer(id: string): Promise<void>;
   /** Containers (running or not) with the label, optionally only those mounting a volume. */
   listContainers(labelFilter: string, volume?: string): Promise<ContainerSummary[]>;
@@ -99,6 +125,8 @@ export interface DockerClient {
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   listVolumes(labelFilter: string): Promise<VolumeSummary[]>;
   removeVolume(name: string): Promise<void>;
+  /** Removes the volume unless a container uses it: the engine refuses, and says 'in-use'. */
+  removeVolumeIfUnused(name: string): Promise<VolumeRemoval>;
   volumeExists(name: string): Promise<boolean>;
   /** Names of the engine's networks (for checking --network before the build). */
   listNetworks(): Promise<string[]>;

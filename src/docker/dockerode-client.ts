@@ -6,6 +6,9 @@ import { DockerUnavailableError, EngineError, ImageUnavailableError, GobuildErro
 import type { Digest } from '../image/types';
 import type {
   ContainerSpec,
+  ContainerState,
+  StdinLease,
+  VolumeRemoval,
   ContainerSummary,
   DockerClient,
   EngineInfo,
@@ -171,25 +174,70 @@ export class DockerodeClient implements DockerClient {
     }
   }
 
+  private containerOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+    return {
+      Image: spec.image,
+      User: spec.user,
+      Labels: spec.labels,
+      Cmd: spec.cmd,
+      Entrypoint: spec.entrypoint ?? [],
+      Env: spec.env,
+      WorkingDir: spec.workingDir,
+      ...(spec.openStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+      HostConfig: {
+        NetworkMode: spec.networkMode,
+        SecurityOpt: ['no-new-privileges=true'],
+        Mounts: (spec.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })),
+      },
+    };
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
     try {
-      const container = await this.docker.createContainer({
-        Image: spec.image,
-        User: spec.user,
-        Labels: spec.labels,
-        Cmd: spec.cmd,
-        Entrypoint: spec.entrypoint ?? [],
-        Env: spec.env,
-        WorkingDir: spec.workingDir,
-        HostConfig: {
-          NetworkMode: spec.networkMode,
-          SecurityOpt: ['no-new-privileges=true'],
-          Mounts: (spec.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })),
-        },
-      });
+      const container = await this.docker.createContainer(this.containerOptions(spec));
       return container.id;
     } catch (err) {
       throw translate(err, `create container from ${spec.image}`);
+    }
+  }
+
+  async createNamedContainer(name: string, spec: ContainerSpec): Promise<string | null> {
+    try {
+      const container = await this.docker.createContainer({ ...this.containerOptions(spec), name });
+      return container.id;
+    } catch (err) {
+      // 409 Conflict: "the container name ... is already in use".
+      if ((err as DockerApiError).statusCode === 409) return null;
+      throw translate(err, `create container ${name} from ${spec.image}`);
+    }
+  }
+
+  async inspectContainer(idOrName: string): Promise<ContainerState | null> {
+    try {
+      const info = await this.docker.getContainer(idOrName).inspect();
+      return { id: info.Id, status: info.State.Status };
+    } catch (err) {
+      if ((err as DockerApiError).statusCode === 404) return null;
+      throw translate(err, `inspect container ${idOrName}`);
+    }
+  }
+
+  async attachStdin(id: string): Promise<StdinLease> {
+    try {
+      const stream = (await this.docker.getContainer(id).attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as unknown as NodeJS.ReadWriteStream & { destroy(): void };
+      // The connection closes when the container goes; that is expected, not an error.
+      stream.on('error', () => undefined);
+      return { release: () => stream.destroy() };
+    } catch (err) {
+      throw translate(err, 'attach to the container');
+    }
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).rename({ name });
+    } catch (err) {
+      throw translate(err, `rename container ${id.slice(0, 12)} to ${name}`);
     }
   }
 
@@ -308,6 +356,19 @@ export class DockerodeClient implements DockerClient {
       await this.docker.getVolume(name).remove();
     } catch (err) {
       if ((err as DockerApiError).statusCode === 404) return;
+      throw translate(err, `remove volume ${name}`);
+    }
+  }
+
+  async removeVolumeIfUnused(name: string): Promise<VolumeRemoval> {
+    try {
+      await this.docker.getVolume(name).remove();
+      return 'removed';
+    } catch (err) {
+      const status = (err as DockerApiError).statusCode;
+      if (status === 404) return 'absent';
+      // 409 Conflict: "volume is in use".
+      if (status === 409) return 'in-use';
       throw translate(err, `remove volume ${name}`);
     }
   }

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import type { ContainerSpec, DockerClient, EngineInfo, ExecSpec, ImageSummary, VolumeSummary, ContainerSummary } from '../../src/docker/client';
+import type { ContainerSpec, ContainerState, DockerClient, EngineInfo, ExecSpec, ImageSummary, StdinLease, VolumeRemoval, VolumeSummary, ContainerSummary } from '../../src/docker/client';
 
 export interface FakeDockerScript {
   images?: Record<string, ImageSummary>;
@@ -96,6 +96,21 @@ export class FakeDockerClient implements DockerClient {
     if (rule?.output) spec.onStderr?.(Buffer.from(rule.output));
     return rule?.exitCode ?? 0;
   }
+  async createNamedContainer(name: string, spec: ContainerSpec): Promise<string | null> {
+    const id = await this.createContainer(spec);
+    this.calls[this.calls.length - 1] += ` name=${name}`;
+    return id;
+  }
+  async inspectContainer(_idOrName: string): Promise<ContainerState | null> {
+    return null;
+  }
+  async attachStdin(id: string): Promise<StdinLease> {
+    this.calls.push(`attachStdin ${id}`);
+    return { release: () => undefined };
+  }
+  async renameContainer(id: string, name: string): Promise<void> {
+    this.calls.push(`renameContainer ${id} ${name}`);
+  }
   async removeContainer(id: string): Promise<void> {
     this.calls.push(`removeContainer ${id}`);
     this.removed.push(id);
@@ -111,6 +126,10 @@ export class FakeDockerClient implements DockerClient {
   }
   async removeVolume(name: string): Promise<void> {
     this.calls.push(`removeVolume ${name}`);
+  }
+  async removeVolumeIfUnused(name: string): Promise<VolumeRemoval> {
+    this.calls.push(`removeVolume ${name}`);
+    return 'removed';
   }
   async volumeExists(): Promise<boolean> {
     return false;

@@ -6,6 +6,7 @@ import { BUNDLED_BUILDPACK_DIR } from '../../app/inputs';
 import { DockerodeClient } from '../../docker/dockerode-client';
 import { ConsoleReporter } from '../../ui/reporter';
 import { formatBytes, formatMs } from '../../ui/format';
+import { STDOUT_PATH } from '../../image/output-path';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -25,7 +26,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--buildpack <dir>', 'buildpack directory (default: the bundled Go buildpack)')
     .option('--cache-volume <name>', 'Docker volume that keeps the Go caches between builds (default: one per image)')
     .option('--clear-cache', 'start with an empty build cache')
-    .option('--output <target>', 'docker (default) | registry | oci:<dir> | oci-archive:<file.tar>')
+    .option('--output <target>', 'docker (default) | registry | oci:<dir> | oci-archive:<file.tar> | oci-archive:- (stdout)')
     .option('--publish', 'push the image to the registry of the -t name (same as --output registry)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry host, repeatable', collect)
     .option('--platform <list>', 'os/arch list to cross-compile for, e.g. linux/amd64,linux/arm64')
@@ -46,11 +47,13 @@ Examples:
   gobuild-cnb build . -t my-app --cache-volume my-cache --clear-cache
   gobuild-cnb build . -t my-app --output oci:./out --platform linux/amd64,linux/arm64
   gobuild-cnb build . -t my-app --output oci-archive:./my-app.tar
+  gobuild-cnb build . -t my-app --output oci-archive:- > my-app.tar
   gobuild-cnb build . -t 127.0.0.1:5000/my-app --publish --insecure-registry 127.0.0.1:5000
   gobuild-cnb build . -t my-app --json | jq -r .id
 
 stdout holds only the result ("<image> <id>"; "<repository>@<digest>" with --publish; or the JSON
-object with --json); the story goes to stderr.`,
+object with --json); the story goes to stderr. With --output oci-archive:- stdout holds the
+archive and the result goes to stderr.`,
     )
     .action(async (appDir: string, flags: BuildFlags) => {
       const options = resolveBuildOptions(appDir, flags, {
@@ -61,7 +64,10 @@ object with --json); the story goes to stderr.`,
       const reporter = new ConsoleReporter({ verbose: options.verbose });
       const result = await runBuild(options, { docker: new DockerodeClient(), reporter });
       printSummary(result, reporter);
-      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${resultLine(result, options.output.kind)}\n`);
+      // With --output oci-archive:- stdout carried the archive: the result line goes to stderr.
+      const archiveOnStdout = options.output.kind === 'oci-archive' && options.output.path === STDOUT_PATH;
+      const resultStream = archiveOnStdout ? process.stderr : process.stdout;
+      resultStream.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${resultLine(result, options.output.kind)}\n`);
     });
 }
 

@@ -30,6 +30,7 @@ import type { TomlTable } from '../cnb/toml';
 import { collectBuild } from './collect';
 import { assembleImage, type AssembledImage, type ExportResult } from './export';
 import { createSink, preflightOutput } from './sinks';
+import { Redactor } from '../ui/redact';
 
 export interface BuildDeps {
   docker: DockerClient;
@@ -204,6 +205,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     const written = await createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images);
     end();
 
+    const secrets = Redactor.forBuildEnv(options.env);
     const cacheReport = explainCache({
       volume: cache.status,
       gocacheBefore: cacheBefore.gocache,
@@ -212,6 +214,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       modcacheAfter: cacheAfter.modcache,
       targetsBefore: previousLayerMetadata(previous, buildpack.id, 'targets'),
       targetsAfter,
+      redact: (text) => secrets.redact(text),
     });
     reporter.detail(cacheReport.reasons.length > 0 ? `Cache: ${cacheReport.reasons.join('; ')}` : `Cache: everything reused (volume ${cache.name})`);
     const [first] = images;

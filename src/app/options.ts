@@ -36,6 +36,8 @@ export interface BuildFlags {
   keepContainer?: boolean;
   verbose?: boolean;
   json?: boolean;
+  /** false with --no-color. */
+  color?: boolean;
   cacheVolume?: string;
   clearCache?: boolean;
   output?: string;

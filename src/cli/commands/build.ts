@@ -4,7 +4,8 @@ import { resolveBuildOptions, type BuildFlags } from '../../app/options';
 import { runBuild, type BuildResult } from '../../app/build';
 import { BUNDLED_BUILDPACK_DIR } from '../../app/inputs';
 import { DockerodeClient } from '../../docker/dockerode-client';
-import { ConsoleReporter } from '../../ui/reporter';
+import { ConsoleReporter, type Reporter } from '../../ui/reporter';
+import { RedactingReporter, redactError, Redactor } from '../../ui/redact';
 import { formatBytes, formatMs } from '../../ui/format';
 import { STDOUT_PATH } from '../../image/output-path';
 
@@ -33,6 +34,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--keep-container', 'keep the build container for debugging and print how to get a shell in it')
     .option('--verbose', 'show every step and command')
     .option('--json', 'print one JSON result object on stdout')
+    .option('--no-color', 'plain lines on stderr: no colors, no spinner (also when NO_COLOR is set)')
     .addHelpText(
       'after',
       `
@@ -61,8 +63,15 @@ archive and the result goes to stderr.`,
         env: process.env,
         bundledBuildpackDir: BUNDLED_BUILDPACK_DIR,
       });
-      const reporter = new ConsoleReporter({ verbose: options.verbose });
-      const result = await runBuild(options, { docker: new DockerodeClient(), reporter });
+      // Secret values of the build env never reach the terminal, the JSON or an error message.
+      const redactor = Redactor.forBuildEnv(options.env);
+      const reporter = new RedactingReporter(new ConsoleReporter({ verbose: options.verbose, color: flags.color }), redactor);
+      let result: BuildResult;
+      try {
+        result = redactor.redactDeep(await runBuild(options, { docker: new DockerodeClient(), reporter }));
+      } catch (err) {
+        throw redactError(err, redactor);
+      }
       printSummary(result, reporter);
       // With --output oci-archive:- stdout carried the archive: the result line goes to stderr.
       const archiveOnStdout = options.output.kind === 'oci-archive' && options.output.path === STDOUT_PATH;
@@ -77,7 +86,7 @@ export function resultLine(result: Pick<BuildResult, 'image' | 'id' | 'digest'>,
   return `${result.image} ${result.id}`;
 }
 
-function printSummary(result: BuildResult, reporter: ConsoleReporter): void {
+function printSummary(result: BuildResult, reporter: Reporter): void {
   reporter.info('');
   reporter.info(`Image:     ${result.image}`);
   reporter.info(`ID:        ${result.id}`);

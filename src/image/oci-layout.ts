@@ -17,7 +17,7 @@ import { ExportError, UsageError } from '../errors';
 import { buildIndex, imageManifest, serializeJson, type SinkImage } from './config';
 import { digestHex, DigestStream, tempPathIn } from './digest';
 import { addTarEntry, NORMALIZED_MTIME, tarStream } from './tar';
-import { checkFinalComponent, checkOutputPath, checkRenameTarget, outputWriteError, STDOUT_PATH } from './output-path';
+import { checkFinalComponent, checkOutputPath, checkRenameTarget, fileKind, lstatOrNull, outputWriteError, STDOUT_PATH } from './output-path';
 import { MediaType, type Descriptor, type ImageIndex } from './types';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -133,6 +133,7 @@ async function existingLayout(dir: string): Promise<Descriptor[] | null> {
   const names = await readdir(dir);
   if (names.length === 0) return [];
   if (!names.includes(LAYOUT_FILE)) throw notALayout(dir, 'it is a directory that is neither empty nor an OCI image layout');
+  await checkLayoutEntries(dir);
   try {
     const layout = JSON.parse(await readFile(join(dir, LAYOUT_FILE), 'utf8')) as { imageLayoutVersion?: string };
     if (!layout.imageLayoutVersion) throw new Error('no imageLayoutVersion');
@@ -141,6 +142,18 @@ async function existingLayout(dir: string): Promise<Descriptor[] | null> {
     return index.manifests ?? [];
   } catch (err) {
     throw notALayout(dir, `its oci-layout or index.json is unreadable (${(err as Error).message})`);
+  }
+}
+
+/** The files and dirs a layout write goes through: never a symlink (a hostile layout could point blobs/ anywhere). */
+async function checkLayoutEntries(dir: string): Promise<void> {
+  const expected: Array<[string, 'file' | 'directory']> = [[LAYOUT_FILE, 'file'], ['index.json', 'file'], ['blobs', 'directory'], [join('blobs', 'sha256'), 'directory']];
+  for (const [name, kind] of expected) {
+    const info = await lstatOrNull(join(dir, name));
+    if (!info) continue;
+    if (kind === 'file' ? !info.isFile() : !info.isDirectory()) {
+      throw notALayout(dir, `its ${name} is ${fileKind(info)}, not a ${kind === 'file' ? 'regular file' : 'directory'}`);
+    }
   }
 }
 

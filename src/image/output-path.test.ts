@@ -86,6 +86,20 @@ describe('checkOciTarget', () => {
     expect(lstatSync(join(scratch, 'dangling')).isSymbolicLink()).toBe(true);
   });
 
+  it('refuses a layout whose blobs/ or index.json is a symlink (writes would land elsewhere)', async () => {
+    const elsewhere = join(scratch, 'elsewhere');
+    mkdirSync(elsewhere);
+    const layout = join(scratch, 'layout');
+    mkdirSync(layout);
+    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    symlinkSync(elsewhere, join(layout, 'blobs'));
+    expect(await refusal(checkOciTarget('oci', layout))).toMatchObject({ code: ExitCode.Usage, message: expect.stringMatching(/its blobs is a symbolic link, not a directory/) });
+    rmSync(join(layout, 'blobs'));
+    symlinkSync(join(elsewhere, 'index.json'), join(layout, 'index.json'));
+    expect((await refusal(checkOciTarget('oci', layout))).message).toMatch(/its index.json is a symbolic link, not a regular file/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
   it('refuses a directory as an archive, a regular file as a layout', async () => {
     expect((await refusal(checkOciTarget('oci-archive', scratch))).message).toMatch(/it is a directory/);
     writeFileSync(join(scratch, 'file'), 'x');

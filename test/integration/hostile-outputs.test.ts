@@ -267,6 +267,23 @@ describeWithDocker('hostile outputs: never follow or replace what is not ours', 
       expectNothingLeft({ tmp, volumePrefix: `gobuild-cnb-test-${SCOPE}`, allowedVolumes: [VOLUME] });
     });
 
+    it('a symlinked parent directory is followed, and a previous archive there is replaced atomically', async () => {
+      const real = mkdtempSync(join(work, 'real-'));
+      const via = join(work, 'via-link');
+      symlinkSync(real, via);
+      writeFileSync(join(real, 'image.tar'), 'the previous archive');
+      const previous = stateOf(join(real, 'image.tar'));
+      const result = await runCli(buildArgs(`oci-archive:${join(via, 'image.tar')}`), { env: tmp.env });
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(lstatSync(via).isSymbolicLink()).toBe(true);
+      const now = stateOf(join(real, 'image.tar'));
+      expect(now.ino).not.toBe(previous.ino); // renamed over, not written into
+      expect(readdirSync(real)).toEqual(['image.tar']);
+      const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${join(real, 'image.tar')}:${TAG}`], { encoding: 'utf8', timeout: 120_000 })) as { Os: string };
+      expect(inspected.Os).toBe('linux');
+      expectNothingLeft({ tmp, volumePrefix: `gobuild-cnb-test-${SCOPE}`, allowedVolumes: [VOLUME] });
+    });
+
     it('a full disk while writing is exit 62: no partial file, the previous archive intact, the cache still warm', async () => {
       const full = join(work, 'full');
       mkdirSync(full);

@@ -219,6 +219,51 @@ describeWithDocker('hostile outputs: never follow or replace what is not ours', 
     });
   });
 
+  describe('a terminal on stdout (run under script(1), which gives the CLI a pty)', () => {
+    const hasScript = ((): boolean => {
+      try {
+        execFileSync('script', ['--version'], { stdio: 'ignore', timeout: 10_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    /** The CLI with stdout and stderr on a pty; returns its exit code and everything it drew. */
+    const onTerminal = (args: string[], env: NodeJS.ProcessEnv): { code: number; text: string } => {
+      const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      try {
+        const text = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CI: '', ...tmp.env, ...NO_ENGINE, ...env }, timeout: 30_000 });
+        return { code: 0, text };
+      } catch (err) {
+        const failed = err as { status: number; stdout: string };
+        return { code: failed.status, text: failed.stdout };
+      }
+    };
+
+    (hasScript ? it : it.skip)('oci-archive:- refuses a terminal: exit 2, nothing written to it but the story', () => {
+      const { code, text } = onTerminal(buildArgs('oci-archive:-'), {});
+      expect(code).toBe(2);
+      expect(text).toMatch(/ERROR: --output oci-archive:- writes a binary archive to stdout, and stdout is a terminal/);
+      expect(text).toMatch(/hint: Redirect or pipe stdout/);
+      expect(text).not.toContain('oci-layout');
+      expectNothingLeft({ tmp, volumePrefix: `gobuild-cnb-test-${SCOPE}`, allowedVolumes: [VOLUME] });
+    });
+
+    (hasScript ? it : it.skip)('NO_COLOR=1 and --no-color: no escape codes and no spinner on a terminal', () => {
+      const withColor = onTerminal(buildArgs('oci-archive:/dev/full'), { TERM: 'xterm-256color' });
+      // On a terminal the spinner draws (its ✖): the checks below can fail.
+      expect(withColor.text).toMatch(/✖ prepare failed/);
+      for (const [env, extra] of [[{ NO_COLOR: '1' }, []], [{}, ['--no-color']]] as const) {
+        const plain = onTerminal([...buildArgs('oci-archive:/dev/full'), ...extra], { TERM: 'xterm-256color', ...env });
+        expect(plain.code).toBe(2);
+        expect(plain.text).toMatch(/^===> PREPARE\r?\nPreparing builder .*\r?\nprepare failed in \d+ms\r?$/m);
+        expect(plain.text).not.toContain('✖');
+        // eslint-disable-next-line no-control-regex
+        expect(plain.text).not.toMatch(/\u001b/);
+      }
+    });
+  });
+
   describe('bad -t values are exit 2 with the reference grammar, before any engine call', () => {
     it.each([
       ['127.0.0.1:99999/x', /port 99999 is not between 1 and 65535/],

@@ -128,14 +128,39 @@ describe('writeOciArchive to hostile places', () => {
     expect(tar.length % 512).toBe(0);
   });
 
-  it('an archive path that became a symlink during the build is not replaced (exit 62), and no temp file stays', async () => {
+  it('a symlink as the archive path is refused before writing (exit 2)', async () => {
     const target = join(scratch, 'image.tar');
     writeFileSync(join(scratch, 'precious'), 'mine');
     symlinkSync(join(scratch, 'precious'), target);
-    const error = await refusal(writeOciArchive(target, tinyImage()));
-    expect(error.code).toBe(ExitCode.Usage);
+    expect((await refusal(writeOciArchive(target, tinyImage()))).code).toBe(ExitCode.Usage);
     expect(readFileSync(join(scratch, 'precious'), 'utf8')).toBe('mine');
     expect(readdirSync(scratch).sort()).toEqual(['image.tar', 'precious']);
+  });
+
+  it('an archive path that became a symlink while writing is not replaced (exit 62), and no temp file stays', async () => {
+    const target = join(scratch, 'image.tar');
+    writeFileSync(join(scratch, 'precious'), 'mine');
+    const image = tinyImage();
+    const swapped = { ...image, layers: [{ ...image.layers[0], open: () => {
+      symlinkSync(join(scratch, 'precious'), target); // someone else's move, mid-write
+      return image.layers[0].open();
+    } }] } as SinkImage;
+    const error = await refusal(writeOciArchive(target, swapped));
+    expect(error).toMatchObject({ code: ExitCode.ExportFailed, message: expect.stringMatching(/it is a symbolic link/), hint: expect.stringMatching(/changed during the build/) });
+    expect(lstatSync(target).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(scratch, 'precious'), 'utf8')).toBe('mine');
+    expect(readdirSync(scratch).sort()).toEqual(['image.tar', 'precious']);
+  });
+
+  it('a write that fails half-way is exit 62: the previous archive stays, no temp file is left', async () => {
+    const target = join(scratch, 'image.tar');
+    writeFileSync(target, 'the previous archive');
+    const image = tinyImage();
+    const failing = { ...image, layers: [{ ...image.layers[0], open: () => Readable.from((async function* () { yield Buffer.from('la'); throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' }); })()) }] } as SinkImage;
+    const error = await refusal(writeOciArchive(target, failing));
+    expect(error).toMatchObject({ code: ExitCode.ExportFailed, message: expect.stringMatching(/could not write the OCI archive ".*image.tar": no space left/), hint: expect.stringMatching(/is full/) });
+    expect(readFileSync(target, 'utf8')).toBe('the previous archive');
+    expect(readdirSync(scratch)).toEqual(['image.tar']);
   });
 
   it('a directory where files cannot be created (read-only) is exit 2 before writing', async () => {

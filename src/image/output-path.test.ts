@@ -128,6 +128,12 @@ describe('writeOciArchive to hostile places', () => {
     expect(tar.length % 512).toBe(0);
   });
 
+  it('a reader that closes stdout early is exit 62 with a hint saying so', async () => {
+    const closed = new Writable({ write: (_c, _e, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+    const error = await refusal(writeOciArchive('-', tinyImage(), { stdout: closed }));
+    expect(error).toMatchObject({ code: ExitCode.ExportFailed, message: 'could not write the OCI archive to stdout: write EPIPE', hint: expect.stringMatching(/closed it before the archive was complete/) });
+  });
+
   it('a symlink as the archive path is refused before writing (exit 2)', async () => {
     const target = join(scratch, 'image.tar');
     writeFileSync(join(scratch, 'precious'), 'mine');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER, type CliResult } from '../helpers/cli';
-import { expectNothingLeft, expectSecretNowhere, privateTmp, type PrivateTmp } from '../helpers/hostile';
+import { expectNothingLeft, expectSecretNowhere, expectWarmBuild, privateTmp, type PrivateTmp } from '../helpers/hostile';
 
 const SCOPE = 'hostile-secrets';
 const VOLUME = `gobuild-cnb-test-${SCOPE}-cache`;
@@ -116,5 +116,8 @@ describeWithDocker('hostile secrets: referenced secrets never show', () => {
     for (const value of [secret, proxyPassword]) expectSecretNowhere(value, { run: failed });
     expect(failed.stderr).toMatch(/Running: go build .*main\.version=(\[redacted:MY_SECRET\]|\$MY_SECRET) -no-such-linker-flag/);
     expectNothingLeft({ tmp, volumePrefix: `gobuild-cnb-test-${SCOPE}`, allowedVolumes: [VOLUME] });
+    // The failed build did not damage the shared cache.
+    await expectWarmBuild(HELLO, TAG, VOLUME, tmp.env);
+    expect(tmp.left()).toEqual([]);
   });
 });

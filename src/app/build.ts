@@ -34,6 +34,7 @@ import { collectBuild } from './collect';
 import { assembleImage, type AssembledImage, type ExportResult } from './export';
 import { loopbackProxies } from './network';
 import { createSink, preflightOutput } from './sinks';
+import { Redactor } from '../ui/redact';
 
 export interface BuildDeps {
   docker: DockerClient;
@@ -261,6 +262,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     const written = await interrupts.race(createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images));
     end();
 
+    const secrets = Redactor.forBuildEnv(options.env);
     const cacheReport = explainCache({
       volume: cache.status,
       gocacheBefore: cacheBefore.gocache,
@@ -269,6 +271,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       modcacheAfter: cacheAfter.modcache,
       targetsBefore: previousLayerMetadata(previous, buildpack.id, 'targets'),
       targetsAfter,
+      redact: (text) => secrets.redact(text),
     });
     reporter.detail(cacheReport.reasons.length > 0 ? `Cache: ${cacheReport.reasons.join('; ')}` : `Cache: everything reused (volume ${cache.name})`);
     const [first] = images;

@@ -16,6 +16,11 @@ export interface CacheFacts {
   /** [metadata] of the `targets` layer in the previous image with this tag, and now. */
   targetsBefore?: TomlTable;
   targetsAfter?: TomlTable;
+  /**
+   * The image label holds build flags redacted (no secret values): the flags of this build are
+   * compared in the same form, so a secret in them does not read as "changed" every time.
+   */
+  redact?: (text: string) => string;
 }
 
 export interface CacheReport {
@@ -87,10 +92,14 @@ export function explainCache(facts: CacheFacts): CacheReport {
   if (facts.modcacheBefore && facts.modcacheAfter && sumBefore !== sumAfter) {
     reasons.push(`${str(facts.modcacheAfter['sum-file']) || 'go.sum'} changed: modules were fetched`);
   }
-  const flagsBefore = str(facts.targetsBefore?.['build-flags']);
-  const flagsAfter = str(facts.targetsAfter?.['build-flags']);
+  const redact = facts.redact ?? ((text: string) => text);
+  const flagsBefore = redact(str(facts.targetsBefore?.['build-flags']));
+  const flagsAfter = redact(str(facts.targetsAfter?.['build-flags']));
   if (facts.targetsBefore && facts.targetsAfter && flagsBefore !== flagsAfter) {
     reasons.push(`build flags changed (${flagsBefore || 'none'} -> ${flagsAfter || 'none'}): packages compiled with them were rebuilt`);
+  } else if (facts.targetsBefore && facts.targetsAfter && str(facts.targetsBefore['build-flags-sha256']) !== str(facts.targetsAfter['build-flags-sha256'])) {
+    // Written the same, expanded differently: a variable the flags reference has a new value.
+    reasons.push(`build flags changed (the value of a variable they reference): packages compiled with them were rebuilt`);
   }
   const targetsBefore = str(facts.targetsBefore?.targets);
   const targetsAfter = str(facts.targetsAfter?.targets);

@@ -19,6 +19,7 @@ import type { BuildpackDescriptor, Process } from '../cnb/files';
 import { selectDefaultProcess } from '../cnb/files';
 import { computeLaunchEnv } from '../cnb/launch-env';
 import { buildMetadataLabel, configMetadataToml, lifecycleMetadataLabel } from '../cnb/metadata';
+import { Redactor } from '../ui/redact';
 import { Labels, PLATFORM_API, Paths } from '../cnb/spec';
 import { ExportError } from '../errors';
 import { readElf } from './elf';
@@ -269,8 +270,9 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
       ]
     : computeLaunchEnv(baseEnv, collected.layers, Paths.process);
   const runUser = baseConfig.User && !/^(root|0)(:|$)/.test(baseConfig.User) ? baseConfig.User : `${builder.uid}:${builder.gid}`;
-  // The run image's labels stay (buildImageConfig keeps the base's); these are added on top.
-  const labels: Record<string, string> = {
+  // The run image's labels stay (buildImageConfig keeps the base's); these are added on top,
+  // with no secret value of the build env in them (issue #10 item 5).
+  const labels: Record<string, string> = Redactor.forBuildEnv(options.env).redactDeep({
     ...Object.fromEntries(collected.launch.labels.map((l) => [l.key, l.value])),
     [Labels.lifecycleMetadata]: lifecycleMetadataLabel({
       buildpack,
@@ -288,7 +290,7 @@ export async function assembleImage(input: ExportInput): Promise<AssembledImage>
     }),
     [Labels.buildMetadata]: buildMetadataLabel({ buildpack, processes, defaultProcess: defaultProcess.type, launcher: useLauncher }),
     [Labels.projectMetadata]: '{}',
-  };
+  });
   const config = buildImageConfig({
     base: run.kind === 'image' ? baseImageConfig(run.summary) : null,
     platform: input.platform,

@@ -13,6 +13,8 @@ import { parseSourceDateEpoch } from '../image/config';
 import { dockerConfigDir } from '../registry/credentials';
 import { readDockerConfig, resolveCaBundle, resolveProxies, type CaBundle, type ProxyVar } from './network';
 import { checkImageRef, checkInsecureRegistry, checkNetworkSyntax, checkPlatforms } from './preflight';
+import { checkPathCharacters, STDOUT_PATH } from '../image/output-path';
+import { parseReference } from '../registry/reference';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 export const PULL_POLICIES: readonly PullPolicy[] = ['always', 'if-not-present', 'never'];
@@ -37,6 +39,8 @@ export interface BuildFlags {
   keepContainer?: boolean;
   verbose?: boolean;
   json?: boolean;
+  /** false with --no-color. */
+  color?: boolean;
   cacheVolume?: string;
   clearCache?: boolean;
   output?: string;
@@ -182,15 +186,25 @@ function readEnvFile(path: string, given: string): string {
 }
 
 export function parseOutput(output: string | undefined, publish: boolean | undefined, cwd: string): OutputTarget {
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const abs = (p: string): string => {
+    checkPathCharacters(p);
+    return isAbsolute(p) ? p : resolve(cwd, p);
+  };
   let target: OutputTarget;
   if (!output || output === 'docker') target = { kind: 'docker' };
   else if (output === 'registry') target = { kind: 'registry' };
+  else if (output === `oci-archive:${STDOUT_PATH}`) target = { kind: 'oci-archive', path: STDOUT_PATH };
   else if (output.startsWith('oci-archive:') && output.length > 'oci-archive:'.length) {
     target = { kind: 'oci-archive', path: abs(output.slice('oci-archive:'.length)) };
+  } else if (output === `oci:${STDOUT_PATH}`) {
+    throw new UsageError('--output oci:- names stdout, but an OCI layout is a directory', {
+      hint: 'Use --output oci-archive:- to stream the image to stdout as one tar, or oci:./- for a directory named "-".',
+    });
   } else if (output.startsWith('oci:') && output.length > 'oci:'.length) target = { kind: 'oci', path: abs(output.slice(4)) };
   else {
-    throw new UsageError(`--output ${JSON.stringify(output)} is not one of docker, registry, oci:<dir>, oci-archive:<file.tar>`);
+    throw new UsageError(`--output ${JSON.stringify(output)} is not one of docker, registry, oci:<dir>, oci-archive:<file.tar>`, {
+      hint: 'e.g. --output oci:./out, --output oci-archive:./my-app.tar or --output oci-archive:- (stdout).',
+    });
   }
   if (publish) {
     if (target.kind !== 'docker' && target.kind !== 'registry') {
@@ -203,14 +217,26 @@ export function parseOutput(output: string | undefined, publish: boolean | undef
   return target;
 }
 
-function validateTag(tag: string | undefined): string {
-  if (!tag) throw new UsageError('missing image name', { hint: 'Name the image with -t, e.g. gobuild-cnb build ./app -t my-app' });
-  // docker reference grammar, loosely: lowercase repo path, optional :tag (no digest for outputs).
-  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?$/.test(tag)) {
-    throw new UsageError(`${JSON.stringify(tag)} is not a valid image name`, {
-      hint: 'Use lowercase letters, digits and . _ - / with an optional :tag, e.g. my-app:1.0',
-    });
+const TAG_GRAMMAR_HINT =
+  'An image name is [registry[:port]/]path[:tag]: path components of lowercase letters and digits joined by . _ __ or -, ' +
+  'split by /; a tag of up to 128 letters, digits, _ . - (not starting with . or -); a port of 1-65535; ' +
+  'at most 255 characters. e.g. my-app, my-app:1.0, 127.0.0.1:5000/team/app:1.0';
+
+/** The -t value: docker's reference grammar (src/registry/reference.ts), without a digest. */
+export function validateTag(tag: string | undefined): string {
+  if (tag === undefined) throw new UsageError('missing image name', { hint: 'Name the image with -t, e.g. gobuild-cnb build ./app -t my-app' });
+  const invalid = (why: string): UsageError => new UsageError(`-t ${JSON.stringify(tag)} is not a valid image name: ${why}`, { hint: TAG_GRAMMAR_HINT });
+  if (tag === '') throw invalid('it is empty');
+  if (tag.includes('@')) throw invalid('a digest (@sha256:...) names an existing image, not one to make');
+  let reference;
+  try {
+    reference = parseReference(tag);
+  } catch (err) {
+    throw invalid((err as Error).message.replace(/^invalid image reference "(?:[^"\\]|\\.)*": /, ''));
   }
+  const port = /:(\d+)$/.exec(reference.registry)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw invalid(`port ${port} is not between 1 and 65535`);
+  if (tag.length > 255) throw invalid('it is longer than 255 characters');
   return tag;
 }
 

@@ -89,7 +89,7 @@ describe('writeOciLayout', () => {
     writeFileSync(join(busy, 'notes.txt'), 'mine');
     const file = join(scratch, 'file');
     writeFileSync(file, 'mine');
-    await expect(writeOciLayout(busy, image)).rejects.toThrow(new UsageError(`cannot write an OCI layout to ${busy}: it is a directory that is neither empty nor an OCI image layout`));
+    await expect(writeOciLayout(busy, image)).rejects.toThrow(new UsageError(`cannot write an OCI layout to ${JSON.stringify(busy)}: it is a directory that is neither empty nor an OCI image layout`));
     await expect(writeOciLayout(file, image)).rejects.toThrow(UsageError);
     expect(readdirSync(busy)).toEqual(['notes.txt']);
     expect(readFileSync(file, 'utf8')).toBe('mine');

@@ -10,13 +10,14 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError, UsageError } from '../errors';
 import { buildIndex, imageManifest, serializeJson, type SinkImage } from './config';
 import { digestHex, DigestStream, tempPathIn } from './digest';
 import { addTarEntry, NORMALIZED_MTIME, tarStream } from './tar';
+import { checkFinalComponent, checkOutputPath, checkRenameTarget, fileKind, lstatOrNull, outputWriteError, STDOUT_PATH } from './output-path';
 import { MediaType, type Descriptor, type ImageIndex } from './types';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -26,6 +27,8 @@ const LAYOUT_BYTES = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })
 export interface OciLayoutOptions {
   /** The tag or name the image is stored under (e.g. "latest" or "my-app:1.0"); replaces an entry of the same name. */
   refName?: string;
+  /** Where `oci-archive:-` writes (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
 }
 
 /** A blob of the layout: its descriptor and a way to read it. */
@@ -86,7 +89,7 @@ async function statOrNull(path: string): Promise<Awaited<ReturnType<typeof stat>
 }
 
 const notALayout = (dir: string, why: string): UsageError =>
-  new UsageError(`cannot write an OCI layout to ${dir}: ${why}`, {
+  new UsageError(`cannot write an OCI layout to ${JSON.stringify(dir)}: ${why}`, {
     hint: 'Give a new or empty directory, or an existing OCI image layout (one with an oci-layout file).',
   });
 
@@ -98,26 +101,39 @@ async function openLayoutDir(dir: string): Promise<Descriptor[]> {
   return [];
 }
 
+export interface OciTargetCheckOptions {
+  /** Whether stdout is a terminal (default: process.stdout's); `oci-archive:-` refuses one. */
+  stdoutIsTerminal?: boolean;
+}
+
 /**
- * Checks, before any work is done, that the output can be written: a layout dir that is new,
- * empty or already a layout; an archive path that is not a directory.
+ * Checks, before any work is done, that the output can be written (see output-path.ts): a
+ * layout dir that is new, empty or already a layout; an archive path that is new or a regular
+ * file; never a symlink or special file; a parent where files can be created. For `-` (stdout):
+ * that stdout is not a terminal.
  */
-export async function checkOciTarget(kind: 'oci' | 'oci-archive', path: string): Promise<void> {
-  if (kind === 'oci') {
-    await existingLayout(path);
-  } else if ((await statOrNull(path))?.isDirectory()) {
-    throw new UsageError(`cannot write an OCI archive to ${path}: it is a directory`, { hint: 'Give a file name, e.g. image.tar, or use oci:<dir> for a layout.' });
+export async function checkOciTarget(kind: 'oci' | 'oci-archive', path: string, opts: OciTargetCheckOptions = {}): Promise<void> {
+  if (kind === 'oci-archive' && path === STDOUT_PATH) {
+    if (opts.stdoutIsTerminal ?? Boolean(process.stdout.isTTY)) {
+      throw new UsageError('--output oci-archive:- writes a binary archive to stdout, and stdout is a terminal', {
+        hint: 'Redirect or pipe stdout: gobuild-cnb build ... --output oci-archive:- > image.tar',
+      });
+    }
+    return;
   }
+  await checkOutputPath(kind, path);
+  if (kind === 'oci') await existingLayout(path);
 }
 
 /** null when `dir` does not exist; its top-level descriptors when it is empty or a layout; else an error. */
 async function existingLayout(dir: string): Promise<Descriptor[] | null> {
-  const info = await statOrNull(dir);
+  // A symlink or a file is refused here (lstat): never followed, never replaced.
+  const info = await checkFinalComponent('oci', dir);
   if (!info) return null;
-  if (!info.isDirectory()) throw notALayout(dir, 'it exists and is not a directory');
   const names = await readdir(dir);
   if (names.length === 0) return [];
   if (!names.includes(LAYOUT_FILE)) throw notALayout(dir, 'it is a directory that is neither empty nor an OCI image layout');
+  await checkLayoutEntries(dir);
   try {
     const layout = JSON.parse(await readFile(join(dir, LAYOUT_FILE), 'utf8')) as { imageLayoutVersion?: string };
     if (!layout.imageLayoutVersion) throw new Error('no imageLayoutVersion');
@@ -129,6 +145,18 @@ async function existingLayout(dir: string): Promise<Descriptor[] | null> {
   }
 }
 
+/** The files and dirs a layout write goes through: never a symlink (a hostile layout could point blobs/ anywhere). */
+async function checkLayoutEntries(dir: string): Promise<void> {
+  const expected: Array<[string, 'file' | 'directory']> = [[LAYOUT_FILE, 'file'], ['index.json', 'file'], ['blobs', 'directory'], [join('blobs', 'sha256'), 'directory']];
+  for (const [name, kind] of expected) {
+    const info = await lstatOrNull(join(dir, name));
+    if (!info) continue;
+    if (kind === 'file' ? !info.isFile() : !info.isDirectory()) {
+      throw notALayout(dir, `its ${name} is ${fileKind(info)}, not a ${kind === 'file' ? 'regular file' : 'directory'}`);
+    }
+  }
+}
+
 /** Copies a blob into blobs/sha256, checking its digest on the way; skips blobs already there. */
 async function writeBlob(blobsDir: string, blob: LayoutBlob): Promise<void> {
   const { digest, size } = blob.descriptor;
@@ -137,7 +165,7 @@ async function writeBlob(blobsDir: string, blob: LayoutBlob): Promise<void> {
   const temp = tempPathIn(blobsDir, 'blob');
   const hasher = new DigestStream();
   try {
-    await pipeline(blob.open(), hasher, createWriteStream(temp));
+    await pipeline(blob.open(), hasher, createWriteStream(temp, { flags: 'wx' }));
     if (hasher.digest() !== digest) throw new ExportError(`blob ${digest} changed on disk: its content now hashes to ${hasher.digest()}`);
     await rename(temp, path);
   } finally {
@@ -147,8 +175,12 @@ async function writeBlob(blobsDir: string, blob: LayoutBlob): Promise<void> {
 
 async function writeFileAtomically(dir: string, name: string, bytes: Buffer): Promise<void> {
   const temp = tempPathIn(dir, name);
-  await writeFile(temp, bytes);
-  await rename(temp, join(dir, name));
+  try {
+    await writeFile(temp, bytes, { flag: 'wx' });
+    await rename(temp, join(dir, name));
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 /**
@@ -168,20 +200,15 @@ export async function writeOciLayout(dir: string, images: SinkImage | SinkImage[
     const kept = opts.refName ? existing.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== opts.refName) : existing;
     await writeFileAtomically(dir, 'index.json', topIndex([...kept, plan.top]));
   } catch (err) {
-    throw asExportError(err, `could not write the OCI layout ${dir}`);
+    throw outputWriteError(err, 'the OCI layout', dir);
   }
   return plan.top;
-}
-
-function asExportError(err: unknown, what: string): ExportError {
-  if (err instanceof ExportError) return err;
-  return new ExportError(`${what}: ${(err as Error).message}`, { cause: err });
 }
 
 /** The same layout as one tar file (what `oci-archive:` means to skopeo and others), streamed. */
 export async function writeOciArchive(file: string, images: SinkImage | SinkImage[], opts: OciLayoutOptions = {}): Promise<Descriptor> {
   const plan = planLayout([images].flat(), opts.refName);
-  await checkOciTarget('oci-archive', file);
+  await checkOciTarget('oci-archive', file, { stdoutIsTerminal: false });
   const dirHeader = (name: string) => ({ name, type: 'directory' as const, mode: 0o755, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
   const fileHeader = (name: string, size: number) => ({ name, size, type: 'file' as const, mode: 0o644, mtime: NORMALIZED_MTIME, uid: 0, gid: 0 });
   const archive = tarStream(async (tar) => {
@@ -194,12 +221,24 @@ export async function writeOciArchive(file: string, images: SinkImage | SinkImag
       await addTarEntry(tar, fileHeader(`blobs/sha256/${digestHex(blob.descriptor.digest)}`, blob.descriptor.size), blob.open);
     }
   });
-  const temp = `${file}.tmp-${process.pid}`;
+  if (file === STDOUT_PATH) {
+    try {
+      // stdout stays open: the CLI may still write to it (nothing, by design, but never a crash).
+      await pipeline(archive, opts.stdout ?? process.stdout, { end: false });
+    } catch (err) {
+      throw outputWriteError(err, 'the OCI archive to', file);
+    }
+    return plan.top;
+  }
+  // Beside the target (same file system, so the rename is atomic), created with O_EXCL: a
+  // failed write leaves the previous archive as it was and no partial file.
+  const temp = tempPathIn(dirname(file), `${basename(file)}.partial`);
   try {
-    await pipeline(archive, createWriteStream(temp));
+    await pipeline(archive, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+    await checkRenameTarget('oci-archive', file);
     await rename(temp, file);
   } catch (err) {
-    throw asExportError(err, `could not write the OCI archive ${file}`);
+    throw outputWriteError(err, 'the OCI archive', file);
   } finally {
     await rm(temp, { force: true });
   }

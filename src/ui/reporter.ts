@@ -25,6 +25,15 @@ export interface ConsoleReporterOptions {
   stream?: NodeJS.WriteStream;
   verbose?: boolean;
   interactive?: boolean;
+  /** false (--no-color) or NO_COLOR set: plain lines, no ANSI codes, no spinner. */
+  color?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** https://no-color.org: NO_COLOR set to anything but the empty string turns colors off. */
+export function colorWanted(options: Pick<ConsoleReporterOptions, 'color' | 'env'>): boolean {
+  const env = options.env ?? process.env;
+  return options.color !== false && !(env.NO_COLOR !== undefined && env.NO_COLOR !== '');
 }
 
 
@@ -38,7 +47,9 @@ export class ConsoleReporter implements Reporter {
   constructor(options: ConsoleReporterOptions = {}) {
     this.stream = options.stream ?? process.stderr;
     this.verbose = options.verbose ?? false;
-    this.interactive = options.interactive ?? (Boolean(this.stream.isTTY) && !process.env.CI);
+    const env = options.env ?? process.env;
+    // The spinner is the only thing that draws colors and cursor codes: no color, no spinner.
+    this.interactive = options.interactive ?? (Boolean(this.stream.isTTY) && !env.CI && colorWanted(options));
   }
 
   phaseStart(phase: string, title: string): void {

@@ -104,7 +104,7 @@ describeWithDocker('gobuild-cnb build --output oci / oci-archive', () => {
     writeFileSync(join(notALayout, 'notes.txt'), 'mine');
     const result = await build(['--output', `oci:${notALayout}`]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`cannot write an OCI layout to ${notALayout}`);
+    expect(result.stderr).toContain(`cannot write an OCI layout to ${JSON.stringify(notALayout)}`);
     expect(result.stderr).toMatch(/hint: .*new or empty directory/);
   });
 });

@@ -57,7 +57,7 @@ describe('OCI layout sink', () => {
     writeFileSync(join(dir, 'marker'), 'x');
     await expect(createSink(context({ kind: 'oci', path: dir })).write([image({ os: 'linux', architecture: 'amd64' })])).rejects.toMatchObject({
       code: 2,
-      message: expect.stringContaining(`cannot write an OCI layout to ${dir}`),
+      message: expect.stringContaining(`cannot write an OCI layout to ${JSON.stringify(dir)}`),
     });
   });
 });

@@ -7,6 +7,7 @@ import type { AssembledImage } from '../export';
 import type { ImageSink, SinkContext, SinkResult } from '../sinks';
 import { prepareSinkImages } from './sink-images';
 import { writeOciArchive, writeOciLayout } from '../../image/oci-layout';
+import { STDOUT_PATH } from '../../image/output-path';
 import { RegistryClients } from '../../registry/clients';
 import { platformString } from '../../image/config';
 
@@ -27,7 +28,8 @@ class OciSink implements ImageSink {
       const { images } = await prepareSinkImages(this.ctx, assembled, registries);
       const top = await this.writer(this.path, images, { refName: options.tag });
       const platforms = images.length > 1 ? ` (index of ${assembled.map((a) => platformString(a.platform)).join(', ')})` : '';
-      reporter.info(`Wrote ${options.tag} to the ${this.what} ${this.path}${platforms}`);
+      const where = this.path === STDOUT_PATH ? `${this.what} on stdout` : `${this.what} ${this.path}`;
+      reporter.info(`Wrote ${options.tag} to the ${where}${platforms}`);
       return { image: options.tag, id: assembled[0].config.digest, digest: top.digest };
     } finally {
       registries.close();

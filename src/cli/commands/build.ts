@@ -4,8 +4,10 @@ import { resolveBuildOptions, type BuildFlags } from '../../app/options';
 import { runBuild, type BuildResult } from '../../app/build';
 import { BUNDLED_BUILDPACK_DIR } from '../../app/inputs';
 import { DockerodeClient } from '../../docker/dockerode-client';
-import { ConsoleReporter } from '../../ui/reporter';
+import { ConsoleReporter, type Reporter } from '../../ui/reporter';
+import { RedactingReporter, redactError, Redactor } from '../../ui/redact';
 import { formatBytes, formatMs } from '../../ui/format';
+import { STDOUT_PATH } from '../../image/output-path';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -25,7 +27,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--buildpack <dir>', 'buildpack directory (default: the bundled Go buildpack)')
     .option('--cache-volume <name>', 'Docker volume that keeps the Go caches between builds (default: one per image)')
     .option('--clear-cache', 'start with an empty build cache')
-    .option('--output <target>', 'docker (default) | registry | oci:<dir> | oci-archive:<file.tar>')
+    .option('--output <target>', 'docker (default) | registry | oci:<dir> | oci-archive:<file.tar> | oci-archive:- (stdout)')
     .option('--publish', 'push the image to the registry of the -t name (same as --output registry)')
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry host, repeatable', collect)
     .option('--platform <list>', 'os/arch list to cross-compile for, e.g. linux/amd64,linux/arm64')
@@ -34,6 +36,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--keep-container', 'keep the build container for debugging and print how to get a shell in it')
     .option('--verbose', 'show every step and command')
     .option('--json', 'print one JSON result object on stdout')
+    .option('--no-color', 'plain lines on stderr: no colors, no spinner (also when NO_COLOR is set)')
     .addHelpText(
       'after',
       `
@@ -48,13 +51,15 @@ Examples:
   gobuild-cnb build . -t my-app --cache-volume my-cache --clear-cache
   gobuild-cnb build . -t my-app --output oci:./out --platform linux/amd64,linux/arm64
   gobuild-cnb build . -t my-app --output oci-archive:./my-app.tar
+  gobuild-cnb build . -t my-app --output oci-archive:- > my-app.tar
   gobuild-cnb build . -t 127.0.0.1:5000/my-app --publish --insecure-registry 127.0.0.1:5000
   gobuild-cnb build . -t my-app --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --no-host-ca-certs --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --json | jq -r .id
 
 stdout holds only the result ("<image> <id>"; "<repository>@<digest>" with --publish; or the JSON
-object with --json); the story goes to stderr.`,
+object with --json); the story goes to stderr. With --output oci-archive:- stdout holds the
+archive and the result goes to stderr.`,
     )
     .action(async (appDir: string, flags: BuildFlags) => {
       const options = resolveBuildOptions(appDir, flags, {
@@ -62,10 +67,20 @@ object with --json); the story goes to stderr.`,
         env: process.env,
         bundledBuildpackDir: BUNDLED_BUILDPACK_DIR,
       });
-      const reporter = new ConsoleReporter({ verbose: options.verbose });
-      const result = await runBuild(options, { docker: new DockerodeClient(), reporter });
+      // Secret values of the build env never reach the terminal, the JSON or an error message.
+      const redactor = Redactor.forBuildEnv(options.env);
+      const reporter = new RedactingReporter(new ConsoleReporter({ verbose: options.verbose, color: flags.color }), redactor);
+      let result: BuildResult;
+      try {
+        result = redactor.redactDeep(await runBuild(options, { docker: new DockerodeClient(), reporter }));
+      } catch (err) {
+        throw redactError(err, redactor);
+      }
       printSummary(result, reporter);
-      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${resultLine(result, options.output.kind)}\n`);
+      // With --output oci-archive:- stdout carried the archive: the result line goes to stderr.
+      const archiveOnStdout = options.output.kind === 'oci-archive' && options.output.path === STDOUT_PATH;
+      const resultStream = archiveOnStdout ? process.stderr : process.stdout;
+      resultStream.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${resultLine(result, options.output.kind)}\n`);
     });
 }
 
@@ -75,7 +90,7 @@ export function resultLine(result: Pick<BuildResult, 'image' | 'id' | 'digest'>,
   return `${result.image} ${result.id}`;
 }
 
-function printSummary(result: BuildResult, reporter: ConsoleReporter): void {
+function printSummary(result: BuildResult, reporter: Reporter): void {
   reporter.info('');
   reporter.info(`Image:     ${result.image}`);
   reporter.info(`ID:        ${result.id}`);

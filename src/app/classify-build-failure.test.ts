@@ -4,6 +4,12 @@ import { ExitCode } from '../errors';
 // Outputs as go 1.2x prints them (the tail of bin/build's output).
 const cases: Array<[string, string, string, number]> = [
   [
+    'a setting the buildpack cannot apply',
+    'Error: BP_KEEP_FILES=[: glob "[" has an unterminated [...] class. Globs are matched like Go\'s filepath.Match',
+    'setting',
+    ExitCode.BuildFailed,
+  ],
+  [
     'TLS trust',
     'go: example.com/mod@v1.0.0: Get "https://127.0.0.1:8443/example.com/mod/@v/v1.0.0.info": tls: failed to verify certificate: x509: certificate signed by unknown authority',
     'tls',
@@ -57,6 +63,12 @@ describe('classifyBuildFailure', () => {
     expect(err.code).toBe(ExitCode.BuildFetchFailed);
     expect(err.message).toBe("fetching Go modules failed: the server's TLS certificate is not trusted in the builder (bin/build exited with 1) for linux/arm64");
     expect(err.hint).toMatch(/--ca-certs/);
+  });
+
+  it('names the setting the buildpack could not apply', () => {
+    const failure = classifyBuildFailure('gobuild-cnb/go 0.1.0\nError: BP_KEEP_FILES=[: glob "[" has an unterminated [...] class\n');
+    expect(failure.message).toBe('BP_KEEP_FILES cannot be applied');
+    expect(failure.hint).not.toMatch(/compiler/);
   });
 
   it("names the host whose certificate is not trusted, and says to give its CA with --ca-certs", () => {

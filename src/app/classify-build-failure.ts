@@ -5,7 +5,7 @@
  */
 import { BuildFailedError, ExitCode, type ExitCodeValue } from '../errors';
 
-export type BuildFailureClass = 'tls' | 'auth' | 'missing-module' | 'network' | 'disk' | 'memory' | 'compile' | 'other';
+export type BuildFailureClass = 'setting' | 'tls' | 'auth' | 'missing-module' | 'network' | 'disk' | 'memory' | 'compile' | 'other';
 
 interface Rule {
   kind: BuildFailureClass;
@@ -17,6 +17,14 @@ interface Rule {
 
 /** First match wins: the specific fetch failures before the generic network ones, resources before compile. */
 const RULES: readonly Rule[] = [
+  {
+    kind: 'setting',
+    code: ExitCode.BuildFailed,
+    // The buildpack names the setting it could not apply: `Error: BP_KEEP_FILES=[: glob "[" ...`.
+    pattern: /^Error: (BP_[A-Z_]+)\b/m,
+    message: 'a buildpack setting cannot be applied',
+    hint: 'Fix the setting the buildpack names above (docs/buildpack.md lists each and its syntax), or unset it.',
+  },
   {
     kind: 'disk',
     code: ExitCode.BuildResources,
@@ -87,7 +95,8 @@ export function classifyBuildFailure(output: string): BuildFailure {
   for (const rule of RULES) {
     if (!rule.pattern.test(output)) continue;
     const host = rule.kind === 'tls' ? untrustedHost(output) : undefined;
-    const message = host ? rule.message.replace("the server's", `${host}'s`) : rule.message;
+    const setting = rule.kind === 'setting' ? rule.pattern.exec(output)?.[1] : undefined;
+    const message = host ? rule.message.replace("the server's", `${host}'s`) : setting ? `${setting} cannot be applied` : rule.message;
     return { kind: rule.kind, code: rule.code, message, hint: rule.hint };
   }
   return {

@@ -97,4 +97,21 @@ describeWithDocker('build cache', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/no gobuild-cnb cache volume/);
   });
+
+  it('refuses to remove a cache volume a container is using (exit 5), and keeps it', async () => {
+    const busy = 'gobuild-cnb-test-cache-in-use';
+    docker(['volume', 'create', '--label', `io.gobuild-cnb.cache=${busy}`, busy]);
+    const user = docker(['create', '-v', `${busy}:/cache`, TEST_BUILDER, 'true']);
+    try {
+      const rm = await runCli(['cache', 'rm', busy]);
+      expect(rm.code).toBe(5);
+      expect(rm.stderr).toMatch(/ERROR: cache volume gobuild-cnb-test-cache-in-use is in use by a build\nhint: Wait/);
+      expect(docker(['volume', 'ls', '-q', '--filter', `name=${busy}`])).toBe(busy);
+    } finally {
+      docker(['rm', '-f', user]);
+    }
+    const rm = await runCli(['cache', 'rm', busy]);
+    expect(rm.code).toBe(0);
+    expect(docker(['volume', 'ls', '-q', '--filter', `name=${busy}`])).toBe('');
+  });
 });

@@ -2,7 +2,20 @@
 import type { Command } from 'commander';
 import { DockerodeClient } from '../../docker/dockerode-client';
 import { CACHE_LABEL } from '../../app/cache-volume';
-import { UsageError } from '../../errors';
+import { ExitCode, GobuildError, UsageError } from '../../errors';
+import type { DockerClient } from '../../docker/client';
+
+function cacheInUse(names: string[]): GobuildError {
+  return new GobuildError(`cache volume${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} in use by a build`, ExitCode.CacheBusy, {
+    hint: 'Wait for the build to finish and run this again; a container kept with --keep-container uses its volume until you remove it (docker rm -f <id>).',
+  });
+}
+
+/** Never a volume a running build uses: the engine refuses, and we say so (exit 5). */
+async function removeCacheVolume(docker: DockerClient, name: string): Promise<void> {
+  if ((await docker.removeVolumeIfUnused(name)) === 'in-use') throw cacheInUse([name]);
+  process.stdout.write(`${name}\n`);
+}
 
 export function registerCacheCommand(program: Command): void {
   const cache = program
@@ -43,10 +56,7 @@ Examples:
       if (matches.length === 0) {
         throw new UsageError(`no gobuild-cnb cache volume for ${JSON.stringify(target)}`, { hint: 'See `gobuild-cnb cache ls`.' });
       }
-      for (const v of matches) {
-        await docker.removeVolume(v.name);
-        process.stdout.write(`${v.name}\n`);
-      }
+      for (const v of matches) await removeCacheVolume(docker, v.name);
     });
 
   cache
@@ -54,9 +64,11 @@ Examples:
     .description('remove every gobuild-cnb cache volume')
     .action(async () => {
       const docker = new DockerodeClient();
+      const busy: string[] = [];
       for (const v of await docker.listVolumes(CACHE_LABEL)) {
-        await docker.removeVolume(v.name);
-        process.stdout.write(`${v.name}\n`);
+        if ((await docker.removeVolumeIfUnused(v.name)) === 'in-use') busy.push(v.name);
+        else process.stdout.write(`${v.name}\n`);
       }
+      if (busy.length > 0) throw cacheInUse(busy);
     });
 }

@@ -143,7 +143,7 @@ describeWithDocker('gobuild-cnb build', () => {
       const result = await runCli(['build', broken.path, '-t', 'gobuild-cnb-test/broken:it', ...BUILDER_ARGS]);
       expect(result.code).toBe(51);
       expect(result.stderr).toMatch(/main\.go:4:\d+: undefined: undefinedThing/);
-      expect(result.stderr).toMatch(/ERROR: .*build failed/);
+      expect(result.stderr).toMatch(/ERROR: the Go code did not compile \(bin\/build exited with 1\)/);
       expect(result.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
     } finally {
       broken.cleanup();

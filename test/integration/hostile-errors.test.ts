@@ -271,7 +271,7 @@ describeWithDocker('every error has the right exit code and a hint (hostile inpu
       const result = await expectFailure(build(PROXIED, '-e', `GOPROXY=https://127.0.0.1:${tlsPort}`, '--network', 'host'), {
         code: 52,
         message: /TLS certificate is not trusted/,
-        hint: /CA certificates/,
+        hint: /--ca-certs/,
       });
       expect(result.stderr).toMatch(/x509/);
     });

@@ -230,7 +230,7 @@ describeWithDocker('hostile outputs: never follow or replace what is not ours', 
     })();
     /** The CLI with stdout and stderr on a pty; returns its exit code and everything it drew. */
     const onTerminal = (args: string[], env: NodeJS.ProcessEnv): { code: number; text: string } => {
-      const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const command = [CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
       try {
         const text = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CI: '', ...tmp.env, ...NO_ENGINE, ...env }, timeout: 30_000 });
         return { code: 0, text };
@@ -285,7 +285,7 @@ describeWithDocker('hostile outputs: never follow or replace what is not ours', 
   describe('writing', () => {
     it('oci-archive:- streams the archive into a pipe (skopeo reads it); the result line goes to stderr', async () => {
       const archive = join(work, 'from-stdout.tar');
-      const child = spawn(process.execPath, [CLI, ...buildArgs('oci-archive:-')], {
+      const child = spawn(CLI, [...buildArgs('oci-archive:-')], {
         cwd: REPO_ROOT,
         env: { ...process.env, CI: 'true', ...tmp.env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,10 +6,13 @@
  * against one engine never count each other's leftovers.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildContainersLeft, docker, runCli, TEST_BUILDER, type CliResult } from './cli';
+import { buildContainersLeft, docker, REPO_ROOT, runCli, TEST_BUILDER, type CliResult } from './cli';
+import type { TestDir } from './testdir';
 
 /** A private TMPDIR for the CLI under test: its temp dirs are ours to count. */
 export interface PrivateTmp {
@@ -80,4 +83,32 @@ export async function expectWarmBuild(appDir: string, tag: string, volume: strin
   expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
   expect(result.stderr).toMatch(/gocache: reused/);
   return result;
+}
+
+/**
+ * A copy of the bundled buildpack with `code` run at the start of bin/<script> (or at its end):
+ * sleeps and markers at the critical points force the timing a test needs instead of hoping for it.
+ */
+export function instrumentedBuildpack(scope: string, script: 'detect' | 'build', code: string, where: 'start' | 'end' = 'start'): TestDir {
+  const dir = mkdtempSync(join(tmpdir(), `gobuild-cnb-test-${scope}-bp-`));
+  cpSync(join(REPO_ROOT, 'buildpack'), dir, { recursive: true });
+  const file = join(dir, 'bin', script);
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes('set -eu\n')) throw new Error(`bin/${script} changed: the test hook has no place`);
+  writeFileSync(file, where === 'start' ? text.replace('set -eu\n', `set -eu\n${code}\n`) : `${text}\n${code}\n`);
+  return { path: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** docker rm -f, quiet when there is nothing to remove. */
+export function removeContainer(name: string): void {
+  try {
+    execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore', timeout: 60_000 });
+  } catch {
+    // not there
+  }
+}
+
+/** Starts a test server on 127.0.0.1 (never another address) and gives its port. */
+export function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }

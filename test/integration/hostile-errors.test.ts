@@ -8,12 +8,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
 import { CLI, docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER, TEST_RUN_IMAGE, type CliResult } from '../helpers/cli';
-import { expectNothingLeft, expectWarmBuild, privateTmp } from '../helpers/hostile';
+import { expectNothingLeft, expectWarmBuild, listenOnLoopback, privateTmp } from '../helpers/hostile';
 
 const VOLUME_PREFIX = 'gobuild-cnb-test-hostile-errors';
 /** The one cache volume of this suite, warmed once with fixtures/hello. */
@@ -88,10 +87,6 @@ function runAs(command: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   });
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
 describeWithDocker('every error has the right exit code and a hint (hostile input)', () => {
   jest.setTimeout(600_000);
   let files: TestDir;
@@ -119,7 +114,7 @@ describeWithDocker('every error has the right exit code and a hint (hostile inpu
     ], { stdio: 'ignore', timeout: 30_000 });
     tlsServer = createHttpsServer({ key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) }, (_req, res) => res.writeHead(404).end());
     notFoundServer = createHttpServer((_req, res) => res.writeHead(404).end('not found'));
-    [tlsPort, notFoundPort] = await Promise.all([listen(tlsServer), listen(notFoundServer)]);
+    [tlsPort, notFoundPort] = await Promise.all([listenOnLoopback(tlsServer), listenOnLoopback(notFoundServer)]);
 
     const warm = await runCli(['build', HELLO, '-t', WARM_TAG, '--builder', TEST_BUILDER, '--pull-policy', 'never', '--cache-volume', WARM_VOLUME]);
     expect({ code: warm.code, stderr: warm.code === 0 ? '' : warm.stderr }).toEqual({ code: 0, stderr: '' });

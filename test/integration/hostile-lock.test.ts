@@ -5,14 +5,10 @@
  * with a copy of the buildpack that announces itself and sleeps inside bin/build (while it
  * holds the lock), not left to luck. Each image is run: it must print its own app's text.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
-import { docker, removeImage, runCli, startCli, REPO_ROOT, TEST_BUILDER, type CliResult } from '../helpers/cli';
-import { expectNothingLeft, expectWarmBuild, privateTmp, volumesWithPrefix, type PrivateTmp } from '../helpers/hostile';
+import { docker, removeImage, runCli, startCli, TEST_BUILDER, type CliResult } from '../helpers/cli';
+import { expectNothingLeft, expectWarmBuild, instrumentedBuildpack, privateTmp, removeContainer, volumesWithPrefix, type PrivateTmp } from '../helpers/hostile';
 
 const SCOPE = 'hostile-lock';
 const VOLUME_PREFIX = `gobuild-cnb-test-${SCOPE}`;
@@ -35,14 +31,7 @@ const goApp = (name: string): Record<string, string> => ({
  * before building: a build using it holds the cache volume's lock for that long.
  */
 function sleepyBuildpack(seconds: number): TestDir {
-  const dir = mkdtempSync(join(tmpdir(), `gobuild-cnb-test-${SCOPE}-bp-`));
-  cpSync(join(REPO_ROOT, 'buildpack'), dir, { recursive: true });
-  const build = join(dir, 'bin', 'build');
-  const text = readFileSync(build, 'utf8');
-  const hook = `set -eu\necho "LOCK-TEST holding the cache"\nsleep ${seconds}\n`;
-  if (!text.includes('set -eu\n')) throw new Error('bin/build changed: the test hook has no place');
-  writeFileSync(build, text.replace('set -eu\n', hook));
-  return { path: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return instrumentedBuildpack(SCOPE, 'build', `echo "LOCK-TEST holding the cache"\nsleep ${seconds}`);
 }
 
 function runImage(tag: string): string {
@@ -52,15 +41,6 @@ function runImage(tag: string): string {
 function expectBuilt(result: CliResult, tag: string): void {
   expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
   expect(result.stdout).toContain(tag);
-}
-
-/** docker rm -f, quiet when there is nothing to remove. */
-function removeContainer(name: string): void {
-  try {
-    execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore', timeout: 60_000 });
-  } catch {
-    // not there
-  }
 }
 
 describeWithDocker('hostile: builds sharing a cache volume', () => {

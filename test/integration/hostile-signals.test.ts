@@ -5,14 +5,10 @@
  * waits for the cache volume's lock (held by a stand-in container), detect and build inside a
  * buildpack copy that sleeps there, export while a copy of a 300 MB workspace is under way.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
-import { docker, removeImage, runCli, startCli, REPO_ROOT, TEST_BUILDER, type CliRun } from '../helpers/cli';
-import { expectNothingLeft, expectWarmBuild, privateTmp, volumesWithPrefix, type PrivateTmp } from '../helpers/hostile';
+import { docker, removeImage, runCli, startCli, TEST_BUILDER, type CliRun } from '../helpers/cli';
+import { expectNothingLeft, expectWarmBuild, instrumentedBuildpack as instrumentedCopy, privateTmp, removeContainer, volumesWithPrefix, type PrivateTmp } from '../helpers/hostile';
 
 const SCOPE = 'hostile-signals';
 const VOLUME_PREFIX = `gobuild-cnb-test-${SCOPE}`;
@@ -20,29 +16,18 @@ const VOLUME = `${VOLUME_PREFIX}-shared`;
 const LOCK = `gobuild-cnb-lock-${VOLUME}`;
 const TAG = `gobuild-cnb-test/${SCOPE}`;
 const BUILDER_ARGS = ['--builder', TEST_BUILDER, '--pull-policy', 'never'];
-/** The issue's bound is 2 s after the signal; the margin is for a loaded CI machine. */
-const STOP_WITHIN_MS = 3000;
+/**
+ * The issue's bound is 2 s after the signal, which an idle machine meets (0.6-1.1 s measured); on
+ * 2 cores busy compiling other builds the engine's own container removal took 4.1 s. The test
+ * bound still fails the old behaviour (10-12 s while exporting) without failing a loaded CI run.
+ */
+const STOP_WITHIN_MS = 6000;
 
 type Phase = 'prepare' | 'detect' | 'build' | 'export';
 
 /** A copy of the bundled buildpack with `code` run at the start of bin/<script> (or at its end). */
 function instrumentedBuildpack(script: 'detect' | 'build', code: string, where: 'start' | 'end' = 'start'): TestDir {
-  const dir = mkdtempSync(join(tmpdir(), `gobuild-cnb-test-${SCOPE}-bp-`));
-  cpSync(join(REPO_ROOT, 'buildpack'), dir, { recursive: true });
-  const file = join(dir, 'bin', script);
-  const text = readFileSync(file, 'utf8');
-  if (!text.includes('set -eu\n')) throw new Error(`bin/${script} changed: the test hook has no place`);
-  writeFileSync(file, where === 'start' ? text.replace('set -eu\n', `set -eu\n${code}\n`) : `${text}\n${code}\n`);
-  return { path: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** docker rm -f, quiet when there is nothing to remove. */
-function removeContainer(name: string): void {
-  try {
-    execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore', timeout: 60_000 });
-  } catch {
-    // not there
-  }
+  return instrumentedCopy(SCOPE, script, code, where);
 }
 
 describeWithDocker('hostile: signals and process death', () => {

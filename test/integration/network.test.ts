@@ -9,12 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
 import { buildContainersLeft, docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER } from '../helpers/cli';
-import { expectNothingLeft, imageBytes, privateTmp, type PrivateTmp } from '../helpers/hostile';
+import { expectNothingLeft, imageBytes, listenOnLoopback, privateTmp, type PrivateTmp } from '../helpers/hostile';
 
 const PROXY_FIXTURE = join(REPO_ROOT, 'fixtures', 'goproxy');
 const VOLUME = 'gobuild-cnb-test-network';
@@ -29,10 +28,6 @@ function serveModule(path: string, res: http.ServerResponse): void {
   }
   res.writeHead(200);
   createReadStream(file).pipe(res);
-}
-
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
 describeWithDocker('builds on real networks: custom CAs and proxies', () => {
@@ -68,13 +63,13 @@ describeWithDocker('builds on real networks: custom CAs and proxies', () => {
     caFile = join(work.path, 'ca.pem');
     caMarker = readFileSync(caFile, 'utf8').split('\n')[5];
     tlsServer = https.createServer({ key: readFileSync(join(work.path, 'server.key')), cert: readFileSync(join(work.path, 'server.pem')) }, (req, res) => serveModule(req.url ?? '/', res));
-    tlsPort = await listen(tlsServer);
+    tlsPort = await listenOnLoopback(tlsServer);
     // A forward proxy for plain HTTP: it answers module requests for any host itself and records them.
     proxyServer = http.createServer((req, res) => {
       proxied.push(`${req.method} ${req.url}`);
       serveModule(new URL(req.url ?? '/', 'http://unused').pathname, res);
     });
-    proxyPort = await listen(proxyServer);
+    proxyPort = await listenOnLoopback(proxyServer);
   });
   afterAll(async () => {
     await new Promise((r) => tlsServer.close(r));

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { proxyFor, TunnelingAgent } from './proxy';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Blob, Digest } from '../image/types';
 import { MediaType } from '../image/types';
@@ -50,6 +51,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Extra CA certificates (PEM) to trust besides Node's own list: the host's and --ca-certs. */
   extraCaPem?: string;
+  /** Where HTTP_PROXY, HTTPS_PROXY and NO_PROXY are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ManifestResponse {
@@ -112,6 +115,10 @@ export class RegistryClient {
   private readonly pendingTokens = new Map<string, Promise<string>>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   private readonly httpsAgent: https.Agent;
+  private readonly httpsAgentOptions: https.AgentOptions;
+  private readonly env: NodeJS.ProcessEnv;
+  /** One CONNECT-tunnelling agent per proxy URL. */
+  private readonly tunnels = new Map<string, TunnelingAgent>();
   private readonly credentialSource: () => Promise<CredentialLookup>;
   private credentialLookup?: Promise<CredentialLookup>;
   private base?: Promise<URL>;
@@ -126,7 +133,9 @@ export class RegistryClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // Node trusts its own CA list, not the host's: the host's CAs and --ca-certs are added to it.
     const ca = options.extraCaPem ? [...tls.rootCertificates, options.extraCaPem] : undefined;
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, ...(ca ? { ca } : {}) });
+    this.httpsAgentOptions = { keepAlive: true, maxSockets: 8, ...(ca ? { ca } : {}) };
+    this.httpsAgent = new https.Agent(this.httpsAgentOptions);
+    this.env = options.env ?? process.env;
     const given = options.credentials;
     this.credentialSource =
       given === undefined
@@ -140,6 +149,16 @@ export class RegistryClient {
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+    for (const tunnel of this.tunnels.values()) tunnel.destroy();
+  }
+
+  private tunnelAgent(proxy: URL): TunnelingAgent {
+    let agent = this.tunnels.get(proxy.href);
+    if (!agent) {
+      agent = new TunnelingAgent(proxy, this.httpsAgentOptions);
+      this.tunnels.set(proxy.href, agent);
+    }
+    return agent;
   }
 
   /** `GET /v2/`: checks the registry answers, picks HTTPS or (insecure hosts only) HTTP. */
@@ -487,6 +506,17 @@ export class RegistryClient {
       }
       const secure = url.protocol === 'https:';
       const options: https.RequestOptions = { method, headers: allHeaders, agent: secure ? this.httpsAgent : this.httpAgent };
+      const proxy = proxyFor(url, this.env);
+      if (proxy && secure) {
+        options.agent = this.tunnelAgent(proxy);
+      } else if (proxy) {
+        // Plain HTTP through a proxy: the whole URL goes to the proxy (absolute form).
+        Object.assign(options, { hostname: proxy.hostname, port: proxy.port || 80, path: url.href });
+        allHeaders.Host = url.host;
+        if (proxy.username) {
+          allHeaders['Proxy-Authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+        }
+      }
       // Insecure hosts get unverified TLS, as docker gives them.
       if (secure && isInsecureRegistry(url.host, this.insecureRegistries)) options.rejectUnauthorized = false;
       const req = (secure ? https : http).request(url, options, (res) => {

@@ -9,11 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
 import { buildContainersLeft, docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER } from '../helpers/cli';
 import { expectNothingLeft, imageBytes, listenOnLoopback, privateTmp, type PrivateTmp } from '../helpers/hostile';
+import { startRegistry, type LocalRegistry } from '../helpers/registry';
 
 const PROXY_FIXTURE = join(REPO_ROOT, 'fixtures', 'goproxy');
 const VOLUME = 'gobuild-cnb-test-network';
@@ -143,5 +145,81 @@ describeWithDocker('builds on real networks: custom CAs and proxies', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/not\.pem: no PEM certificate/);
     expect(result.stderr).toMatch(/hint: /);
+  });
+});
+
+describeWithDocker("the CLI's own registry traffic goes through the environment's proxy", () => {
+  jest.setTimeout(300_000);
+  let registry: LocalRegistry;
+  let proxy: http.Server;
+  let proxyPort: number;
+  const seen: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const REGISTRY_NAME = 'registry.gobuild-cnb.test';
+  const volume = 'gobuild-cnb-test-network-publish';
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    const registryPort = Number(registry.host.split(':')[1]);
+    // A forward proxy that knows REGISTRY_NAME as the local registry: the CLI never resolves the name itself.
+    proxy = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const target = new URL(req.url ?? '/');
+      if (target.hostname !== REGISTRY_NAME) {
+        res.writeHead(502).end();
+        return;
+      }
+      const upstream = http.request({ host: '127.0.0.1', port: registryPort, method: req.method, path: `${target.pathname}${target.search}`, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+      seen.push(`CONNECT ${req.url}`);
+      sockets.add(client);
+      // The registry speaks plain HTTP: the TLS attempt through the tunnel fails and the client
+      // falls back to HTTP (--insecure-registry), as it does without a proxy.
+      const upstream = net.connect(registryPort, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    proxyPort = await listenOnLoopback(proxy);
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
+    await registry.stop();
+    try {
+      docker(['volume', 'rm', '-f', volume]);
+    } catch {
+      // already gone
+    }
+  });
+
+  it('pushes through HTTPS_PROXY/HTTP_PROXY to a registry only the proxy can reach', async () => {
+    const registryPort = registry.host.split(':')[1];
+    const tag = `${REGISTRY_NAME}:${registryPort}/network/app:it`;
+    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+    const result = await runCli(
+      ['build', join(REPO_ROOT, 'fixtures', 'hello'), '-t', tag, '--builder', TEST_BUILDER, '--pull-policy', 'never', '--cache-volume', volume,
+        '--publish', '--insecure-registry', `${REGISTRY_NAME}:${registryPort}`],
+      { env: { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl, NO_PROXY: '' } },
+    );
+    expect(result.stderr).toBe(result.code === 0 ? result.stderr : '');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(new RegExp(`^${REGISTRY_NAME}:${registryPort}/network/app@sha256:[0-9a-f]{64}$`));
+    expect(seen.some((line) => line.startsWith(`PUT http://${REGISTRY_NAME}:${registryPort}/v2/network/app/manifests/it`))).toBe(true);
+    // The registry has it: asked directly, with no proxy.
+    const manifest = await fetch(`http://${registry.host}/v2/network/app/manifests/it`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(manifest.status).toBe(200);
+    expect(buildContainersLeft(undefined, volume)).toEqual([]);
   });
 });

@@ -103,6 +103,10 @@ function describeNetwork(options: Readonly<BuildOptions>, reporter: Reporter): v
   const proxies = options.proxies.filter((p) => p.name === p.name.toUpperCase());
   if (proxies.length > 0) reporter.detail(`proxies: ${proxies.map((p) => `${p.name} (from ${p.source})`).join(', ')}`);
   for (const b of options.bindings) reporter.detail(`binding ${b.name} (type ${b.type}, from ${b.source}): ${b.files.map((f) => f.name).join(', ')}`);
+  const bindingRoot = options.env.find((v) => v.name === 'SERVICE_BINDING_ROOT')?.value;
+  if (options.bindings.length > 0 && bindingRoot !== undefined && bindingRoot.replace(/\/+$/, '') !== BINDINGS_DIR) {
+    reporter.warn(`SERVICE_BINDING_ROOT=${bindingRoot} is set, so the buildpack looks for bindings there, not in ${BINDINGS_DIR} where --volume/--netrc put them: unset it`);
+  }
   if (options.network !== 'host') {
     for (const p of loopbackProxies(options.proxies)) {
       reporter.warn(`${p.name} (from ${p.source}) is on this host's loopback, which the build container cannot reach: use --network host, or the proxy's address on the Docker bridge`);

@@ -315,7 +315,10 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     } else if (kept) {
       try {
         // A kept container is for debugging the build, not for reading its credentials.
-        if (options.bindings.length > 0) await kept.runCommand(['/bin/sh', '-c', `rm -rf ${BINDINGS_DIR}/*`]);
+        if (options.bindings.length > 0) {
+          const removed = await kept.runCommand(['/bin/sh', '-c', `rm -rf ${BINDINGS_DIR}/*`]);
+          if (removed.exitCode !== 0) throw new Error(`the bindings could not be removed from it (${removed.output.trim()})`);
+        }
         const name = await kept.keep();
         const short = kept.id.slice(0, 12);
         reporter.info(`Kept build container ${short} (${name}). Get a shell in it with:`);

@@ -33,6 +33,7 @@ import type { TomlTable } from '../cnb/toml';
 import { collectBuild } from './collect';
 import { assembleImage, type AssembledImage, type ExportResult } from './export';
 import { loopbackProxies } from './network';
+import { BINDINGS_DIR, bindingSecrets } from './bindings';
 import { createSink, preflightOutput } from './sinks';
 import { Redactor } from '../ui/redact';
 
@@ -101,6 +102,11 @@ function describeNetwork(options: Readonly<BuildOptions>, reporter: Reporter): v
   if (options.caBundle) reporter.detail(`build trusts ${options.caBundle.count} extra CA certificates from ${options.caBundle.sources.join(', ')}`);
   const proxies = options.proxies.filter((p) => p.name === p.name.toUpperCase());
   if (proxies.length > 0) reporter.detail(`proxies: ${proxies.map((p) => `${p.name} (from ${p.source})`).join(', ')}`);
+  for (const b of options.bindings) reporter.detail(`binding ${b.name} (type ${b.type}, from ${b.source}): ${b.files.map((f) => f.name).join(', ')}`);
+  const bindingRoot = options.env.find((v) => v.name === 'SERVICE_BINDING_ROOT')?.value;
+  if (options.bindings.length > 0 && bindingRoot !== undefined && bindingRoot.replace(/\/+$/, '') !== BINDINGS_DIR) {
+    reporter.warn(`SERVICE_BINDING_ROOT=${bindingRoot} is set, so the buildpack looks for bindings there, not in ${BINDINGS_DIR} where --volume/--netrc put them: unset it`);
+  }
   if (options.network !== 'host') {
     for (const p of loopbackProxies(options.proxies)) {
       reporter.warn(`${p.name} (from ${p.source}) is on this host's loopback, which the build container cannot reach: use --network host, or the proxy's address on the Docker bridge`);
@@ -262,7 +268,7 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
     const written = await interrupts.race(createSink({ options, docker, reporter, engine, workDir, previousDiffIds: previous?.diffIds }).write(images));
     end();
 
-    const secrets = Redactor.forBuildEnv(options.env);
+    const secrets = Redactor.forBuildEnv(options.env, bindingSecrets(options.bindings));
     const cacheReport = explainCache({
       volume: cache.status,
       gocacheBefore: cacheBefore.gocache,
@@ -308,6 +314,11 @@ export async function runBuild(options: Readonly<BuildOptions>, deps: BuildDeps)
       await container.remove().catch((err: Error) => reporter.warn(`could not remove container ${container?.id}: ${err.message}`));
     } else if (kept) {
       try {
+        // A kept container is for debugging the build, not for reading its credentials.
+        if (options.bindings.length > 0) {
+          const removed = await kept.runCommand(['/bin/sh', '-c', `rm -rf ${BINDINGS_DIR}/*`]);
+          if (removed.exitCode !== 0) throw new Error(`the bindings could not be removed from it (${removed.output.trim()})`);
+        }
         const name = await kept.keep();
         const short = kept.id.slice(0, 12);
         reporter.info(`Kept build container ${short} (${name}). Get a shell in it with:`);

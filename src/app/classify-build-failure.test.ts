@@ -78,4 +78,12 @@ describe('classifyBuildFailure', () => {
     expect(failure.message).toBe("fetching Go modules failed: proxy.golang.org's TLS certificate is not trusted in the builder");
     expect(failure.hint).toMatch(/--ca-certs <file.pem>/);
   });
+
+  it('names the host that asked for credentials, and says how to give them (--netrc, a binding)', () => {
+    const failure = classifyBuildFailure('go: example.com/quote@v1.0.0: reading https://127.0.0.1:8443/example.com/quote/@v/v1.0.0.info: 401 Unauthorized\n');
+    expect(failure.kind).toBe('auth');
+    expect(failure.message).toBe("fetching Go modules failed: 127.0.0.1:8443 asked for credentials");
+    expect(failure.hint).toMatch(/--netrc <file>/);
+    expect(failure.hint).toMatch(/--volume <dir>:\/platform\/bindings\/<name>/);
+  });
 });

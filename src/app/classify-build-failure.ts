@@ -53,7 +53,10 @@ const RULES: readonly Rule[] = [
     code: ExitCode.BuildFetchFailed,
     pattern: /terminal prompts disabled|\b401 Unauthorized\b|\b403 Forbidden\b|reading .*: (401|403)\b|authentication required|could not read Username/i,
     message: 'fetching Go modules failed: the server asked for credentials',
-    hint: 'For private modules set GOPRIVATE and give credentials through a .netrc or GOPROXY URL in --env-file (values are never logged), or vendor the modules (go mod vendor).',
+    hint:
+      'Give the build credentials: --netrc <file> (a netrc with `machine <host[:port]> login <user> password <token>`; go sends it over HTTPS only) ' +
+      'or a service binding (--volume <dir>:/platform/bindings/<name>, type netrc or git-credentials), and set GOPRIVATE or GONOSUMDB ' +
+      'for the private modules. Credentials are never logged or put in the image. See docs/networks.md "Private modules".',
   },
   {
     kind: 'missing-module',
@@ -91,12 +94,18 @@ export function untrustedHost(output: string): string | undefined {
   return /"https:\/\/([^/"]+)/.exec(line)?.[1] ?? /\bnot ([\w.-]+)$/.exec(line.trim())?.[1];
 }
 
+/** The host that asked for credentials, from go's `reading https://host/...: 401 Unauthorized`. */
+export function unauthorizedHost(output: string): string | undefined {
+  const line = output.split('\n').find((l) => /\b(401|403)\b/.test(l)) ?? '';
+  return /(?:reading |")https?:\/\/(?:[^@/"\s]*@)?([^/"\s]+)/.exec(line)?.[1];
+}
+
 export function classifyBuildFailure(output: string): BuildFailure {
   for (const rule of RULES) {
     if (!rule.pattern.test(output)) continue;
-    const host = rule.kind === 'tls' ? untrustedHost(output) : undefined;
+    const host = rule.kind === 'tls' ? untrustedHost(output) : rule.kind === 'auth' ? unauthorizedHost(output) : undefined;
     const setting = rule.kind === 'setting' ? rule.pattern.exec(output)?.[1] : undefined;
-    const message = host ? rule.message.replace("the server's", `${host}'s`) : setting ? `${setting} cannot be applied` : rule.message;
+    const message = host ? rule.message.replace(/the server('s)?/, (_all, possessive?: string) => `${host}${possessive ?? ''}`) : setting ? `${setting} cannot be applied` : rule.message;
     return { kind: rule.kind, code: rule.code, message, hint: rule.hint };
   }
   return {

@@ -10,6 +10,7 @@ import type { BuildpackDescriptor } from '../cnb/files';
 import { makeSourceFilter } from '../cnb/project';
 import { Paths, buildpackDir, buildpackLayersDir } from '../cnb/spec';
 import { hostTreeEntries, ROOT, type InputEntry, type Owner } from './input-tar';
+import { BINDINGS_DIR, type Binding } from './bindings';
 import { BUILD_HOME, BUILD_PLAN, CA_CERTIFICATES, DETECT_PLAN, INVENTORY_SCRIPT, PHASE_WRAPPER, RESTORE_SCRIPT } from './phases';
 
 /** The package's root: dist/app/ or src/app/ -> two levels up. */
@@ -24,8 +25,23 @@ export function appEntries(options: Pick<BuildOptions, 'appDir' | 'project'>, bu
   return [{ kind: 'dir', path: rel(Paths.app), mode: 0o755, owner: user }, ...hostTreeEntries(options.appDir, rel(Paths.app), user, makeSourceFilter(options.project))];
 }
 
+/**
+ * Service bindings under /platform/bindings/<name>/, for the build user's eyes only: never under
+ * /workspace (exported) or /layers (the cache volume). See bindings.ts.
+ */
+export function bindingEntries(bindings: readonly Binding[], user: Owner): InputEntry[] {
+  if (bindings.length === 0) return [];
+  return [
+    { kind: 'dir', path: rel(BINDINGS_DIR), mode: 0o700, owner: user },
+    ...bindings.flatMap((b): InputEntry[] => [
+      { kind: 'dir', path: `${rel(BINDINGS_DIR)}/${b.name}`, mode: 0o700, owner: user },
+      ...b.files.map((f): InputEntry => ({ kind: 'file', path: `${rel(BINDINGS_DIR)}/${b.name}/${f.name}`, mode: 0o600, owner: user, content: f.content })),
+    ]),
+  ];
+}
+
 export function buildInputEntries(
-  options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir' | 'caBundle'>,
+  options: Pick<BuildOptions, 'appDir' | 'project' | 'env' | 'buildpackDir' | 'caBundle'> & { bindings?: readonly Binding[] },
   buildpack: BuildpackDescriptor,
   builder: Pick<BuilderInfo, 'uid' | 'gid'>,
 ): InputEntry[] {
@@ -41,6 +57,7 @@ export function buildInputEntries(
     dir(Paths.platformEnv, ROOT),
     // Readable by the build user only: these may be credentials.
     ...options.env.map((v): InputEntry => ({ kind: 'file', path: `${rel(Paths.platformEnv)}/${v.name}`, mode: 0o600, owner: user, content: v.value })),
+    ...bindingEntries(options.bindings ?? [], user),
     dir(Paths.plans, user, 0o700),
     dir(BUILD_HOME, user, 0o700),
     { kind: 'file', path: rel(DETECT_PLAN), mode: 0o644, owner: user, content: '' },

@@ -23,6 +23,19 @@ describe('resolveBuildOptions', () => {
     expect(resolve({ tag: 'my-app', builder: 'c:2' }, { GOBUILD_CNB_BUILDER: 'b:1' }).builder).toBe('c:2');
   });
 
+  it('reads --netrc and --volume bindings (relative to the current dir), and never a netrc it was not given', () => {
+    const files = testdir({ '.netrc': 'machine h login u password p\n', 'b/type': 'git-credentials', 'b/credentials': 'password=x\n' });
+    try {
+      const ctx = { cwd: files.path, env: { HOME: files.path, NETRC: join(files.path, '.netrc') }, bundledBuildpackDir: buildpack.path };
+      expect(resolveBuildOptions(join(dir.path, 'app'), { tag: 'x' }, ctx).bindings).toEqual([]);
+      const opts = resolveBuildOptions(join(dir.path, 'app'), { tag: 'x', netrc: ['.netrc'], volume: ['b:/platform/bindings/git'] }, ctx);
+      expect(opts.bindings.map((b) => `${b.name}:${b.type}`)).toEqual(['git:git-credentials', 'netrc:netrc']);
+      expect(() => resolveBuildOptions(join(dir.path, 'app'), { tag: 'x', volume: ['b:/bindings/git'] }, ctx)).toThrow(UsageError);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('falls back to golang:1-bookworm without a go line', () => {
     expect(goVersionFromGoMod('module x\n')).toBeUndefined();
     expect(goVersionFromGoMod('module x\n\ngo 1.22\n')).toBe('1.22');

@@ -12,6 +12,7 @@ import type { Platform } from '../image/types';
 import { parseSourceDateEpoch } from '../image/config';
 import { dockerConfigDir } from '../registry/credentials';
 import { readDockerConfig, resolveCaBundle, resolveProxies, type CaBundle, type ProxyVar } from './network';
+import { resolveBindings, type Binding } from './bindings';
 import { checkImageRef, checkInsecureRegistry, checkNetworkSyntax, checkPlatforms } from './preflight';
 import { checkPathCharacters, STDOUT_PATH } from '../image/output-path';
 import { parseReference } from '../registry/reference';
@@ -50,6 +51,10 @@ export interface BuildFlags {
   caCerts?: string[];
   /** false with --no-host-ca-certs. */
   hostCaCerts?: boolean;
+  /** `--volume <dir>:/platform/bindings[/<name>][:ro]`, repeatable. */
+  volume?: string[];
+  /** `--netrc <file>`, repeatable. */
+  netrc?: string[];
 }
 
 export interface BuildEnvVar {
@@ -85,6 +90,8 @@ export interface BuildOptions {
   caBundle?: CaBundle;
   /** Proxies of the environment or docker config that reach the build (in `env` too). */
   proxies: readonly ProxyVar[];
+  /** Service bindings (--volume, --netrc), read and checked; copied to /platform/bindings (docs/networks.md). */
+  bindings: readonly Binding[];
 }
 
 export interface ResolveContext {
@@ -307,6 +314,7 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
   const userEnv = mergeEnv(project.buildEnv, envFileVars, flagVars);
   const proxies = resolveProxies(ctx.env, readDockerConfig(dockerConfigDir(ctx.env))).filter((p) => !userEnv.some((v) => v.name === p.name));
   const env = mergeEnv(proxies, userEnv);
+  const bindings = resolveBindings({ volumes: flags.volume ?? [], netrcFiles: flags.netrc ?? [] }, ctx.cwd);
   const caBundle = resolveCaBundle({ hostCaCerts: flags.hostCaCerts ?? true, caCertFiles: (flags.caCerts ?? []).map((f) => resolve(ctx.cwd, f)) }, ctx.env);
 
   const buildpackDir = flags.buildpack ? resolve(ctx.cwd, flags.buildpack) : ctx.bundledBuildpackDir;
@@ -361,5 +369,6 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
     platforms: Object.freeze(platforms),
     caBundle,
     proxies: Object.freeze(proxies),
+    bindings: Object.freeze(bindings),
   });
 }

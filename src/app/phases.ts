@@ -63,6 +63,7 @@ export function buildpackEnv(ctx: PhaseContext, phase: PhaseName): string[] {
   if (ctx.stackId) env.set('CNB_STACK_ID', ctx.stackId);
   const bpDir = buildpackDir(ctx.buildpack.id, ctx.buildpack.version);
   env.set('CNB_BUILDPACK_DIR', bpDir);
+  // No SERVICE_BINDING_ROOT: the lifecycle sets none either; buildpacks then read <platform>/bindings.
   env.set('CNB_PLATFORM_DIR', Paths.platform);
   if (phase === 'detect') {
     env.set('CNB_BUILD_PLAN_PATH', DETECT_PLAN);

@@ -56,9 +56,12 @@ export class Redactor {
     this.maxPatternLength = Math.max(0, ...this.patterns.map((p) => p.text.length));
   }
 
-  /** The secrets of a build's env: the values of every variable that is not configuration. */
-  static forBuildEnv(env: ReadonlyArray<{ name: string; value: string }>): Redactor {
-    return new Redactor(env.filter((v) => !isConfigurationSetting(v.name)));
+  /**
+   * The secrets of a build: the values of every env variable that is not configuration, plus
+   * `more` (the secret values of service bindings, src/app/bindings.ts bindingSecrets).
+   */
+  static forBuildEnv(env: ReadonlyArray<{ name: string; value: string }>, more: ReadonlyArray<{ name: string; value: string }> = []): Redactor {
+    return new Redactor([...env.filter((v) => !isConfigurationSetting(v.name)), ...more]);
   }
 
   get hasSecrets(): boolean {

@@ -8,6 +8,7 @@ import { ConsoleReporter, type Reporter } from '../../ui/reporter';
 import { RedactingReporter, redactError, Redactor } from '../../ui/redact';
 import { formatBytes, formatMs } from '../../ui/format';
 import { STDOUT_PATH } from '../../image/output-path';
+import { bindingSecrets } from '../../app/bindings';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -33,6 +34,8 @@ export function registerBuildCommand(program: Command): void {
     .option('--platform <list>', 'os/arch list to cross-compile for, e.g. linux/amd64,linux/arm64')
     .option('--ca-certs <file>', 'PEM file of CA certificates the build trusts too (besides the host\'s), repeatable', collect)
     .option('--no-host-ca-certs', "do not give the build the CA certificates this host trusts (see docs/networks.md)")
+    .option('--netrc <file>', 'netrc file with credentials for private modules (a binding of type netrc, for the build only), repeatable', collect)
+    .option('--volume <dir:/platform/bindings/name>', "service binding folder (a `type` file and secret files), pack's syntax, repeatable", collect)
     .option('--keep-container', 'keep the build container for debugging and print how to get a shell in it')
     .option('--verbose', 'show every step and command')
     .option('--json', 'print one JSON result object on stdout')
@@ -56,6 +59,8 @@ Examples:
   gobuild-cnb build . -t my-app --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --no-host-ca-certs --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --json | jq -r .id
+  gobuild-cnb build . -t my-app --netrc ~/.netrc -e GONOSUMDB=git.corp.example/*
+  gobuild-cnb build . -t my-app --volume ./bindings/git:/platform/bindings/git -e GOPRIVATE=git.corp.example/*
 
 stdout holds only the result ("<image> <id>"; "<repository>@<digest>" with --publish; or the JSON
 object with --json); the story goes to stderr. With --output oci-archive:- stdout holds the
@@ -67,8 +72,8 @@ archive and the result goes to stderr.`,
         env: process.env,
         bundledBuildpackDir: BUNDLED_BUILDPACK_DIR,
       });
-      // Secret values of the build env never reach the terminal, the JSON or an error message.
-      const redactor = Redactor.forBuildEnv(options.env);
+      // Secret values of the build env and the bindings never reach the terminal, the JSON or an error message.
+      const redactor = Redactor.forBuildEnv(options.env, bindingSecrets(options.bindings));
       const reporter = new RedactingReporter(new ConsoleReporter({ verbose: options.verbose, color: flags.color }), redactor);
       let result: BuildResult;
       try {

@@ -246,7 +246,9 @@ choose_toolchain() {
   [ -n "$_range" ] || return 0
   _versions=$TOOLCHAIN_TMP/toolchain-versions
   log "  Listing the Go toolchains GOPROXY offers, for $TOOLCHAIN_REASON"
-  if ! (cd "$TOOLCHAIN_TMP" && GOTOOLCHAIN=local GOFLAGS='' GOWORK=off GO111MODULE=on "$GO" list -m -versions golang.org/toolchain) >"$_versions"; then
+  # -retracted: the list alone, without a checksum-database lookup of the newest go.mod (the
+  # toolchain module retracts nothing; the download itself is still checked).
+  if ! (cd "$TOOLCHAIN_TMP" && GOTOOLCHAIN=local GOFLAGS='' GOWORK=off GO111MODULE=on "$GO" list -m -versions -retracted golang.org/toolchain) >"$_versions"; then
     die "cannot download the Go toolchain for $TOOLCHAIN_REASON: listing golang.org/toolchain on GOPROXY failed (see go's message above)"
   fi
   TOOLCHAIN_WANT=$(newest_matching_toolchain "$_range" "$TOOLCHAIN_OS" "$TOOLCHAIN_ARCH" <"$_versions")
@@ -270,26 +272,31 @@ provide_toolchain() {
   else
     log "  Downloading Go $_ver ($_module) through GOPROXY=$_proxy"
     _start=$(now_ms)
-    [ ! -e "$_layer" ] || chmod -R u+w "$_layer" 2>/dev/null || true
-    rm -rf "$_layer" "$_layer.toml"
-    mkdir -p "$_layer/.download"
+    # Unpacked beside the layer and swapped in once it runs: a failed download keeps the cached one.
+    _new=$_layer.download
+    [ ! -e "$_new" ] || chmod -R u+w "$_new" 2>/dev/null || true
+    rm -rf "$_new"
+    mkdir -p "$_new/modcache"
     # -modcacherw: the unpacked toolchain must be movable and, later, removable.
     if ! (cd "$TOOLCHAIN_TMP" && GOTOOLCHAIN=local GOFLAGS=-modcacherw GOWORK=off GO111MODULE=on \
-      GOMODCACHE="$_layer/.download" "$GO" mod download "$_module"); then
-      rm -rf "$_layer"
+      GOMODCACHE="$_new/modcache" "$GO" mod download "$_module"); then
+      rm -rf "$_new"
       die "cannot download the Go toolchain go$_ver for $TOOLCHAIN_REASON: GOPROXY=$_proxy did not give $_module (see go's message above)"
     fi
-    mv "$_layer/.download/$_module" "$_goroot" || die "cannot move the downloaded toolchain into $_layer"
-    rm -rf "$_layer/.download"
+    mv "$_new/modcache/$_module" "$_new/go$_ver" || die "cannot unpack the downloaded toolchain in $_new"
+    rm -rf "$_new/modcache"
     # Module zips carry no file modes; the go command sets the execute bits on its own downloads.
-    for _exe in "$_goroot"/bin/* "$_goroot"/pkg/tool/*/*; do
+    for _exe in "$_new/go$_ver"/bin/* "$_new/go$_ver"/pkg/tool/*/*; do
       [ ! -f "$_exe" ] || chmod +x "$_exe"
     done
-    _got=$("$_goroot/bin/go" env GOVERSION 2>/dev/null) || _got=
+    _got=$("$_new/go$_ver/bin/go" env GOVERSION 2>/dev/null) || _got=
     if [ "$_got" != "go$_ver" ]; then
-      rm -rf "$_layer"
+      rm -rf "$_new"
       die "cannot download the Go toolchain go$_ver for $TOOLCHAIN_REASON: $_module from GOPROXY=$_proxy does not run as go$_ver (it says '${_got:-nothing}')"
     fi
+    [ ! -e "$_layer" ] || chmod -R u+w "$_layer" 2>/dev/null || true
+    rm -rf "$_layer" "$_layer.toml"
+    mv "$_new" "$_layer" || die "cannot move the downloaded toolchain into $_layer"
     write_layer_toml "$_layer.toml" false true "  version = $(toml_string "go$_ver")
   module = $(toml_string "$_module")
   goproxy = $(toml_string "$_proxy")"

@@ -117,8 +117,8 @@ describe('bin/build: which Go it chooses, before compiling', () => {
     expect(existsSync(join(sandbox.layers, 'toolchain'))).toBe(false);
   });
 
-  test('an exact BP_GO_VERSION the builder lacks is downloaded through GOPROXY; GOPROXY=off fails before compiling, naming the toolchain', () => {
-    const result = fixture('hello').build({ BP_GO_VERSION: '1.99.1', GOPROXY: 'off' });
+  test.each(shells)('under %s, an exact BP_GO_VERSION the builder lacks is downloaded through GOPROXY; GOPROXY=off fails before compiling, naming the toolchain', (shell) => {
+    const result = fixture('hello').build({ BP_GO_VERSION: '1.99.1', GOPROXY: 'off' }, shell);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('Downloading Go 1.99.1 (golang.org/toolchain@v0.0.1-go1.99.1.');
     expect(result.stderr).toMatch(/Error: cannot download the Go toolchain go1\.99\.1 for BP_GO_VERSION=1\.99\.1 \(the builder has go1\.[\d.]+\): GOPROXY=off did not give/);

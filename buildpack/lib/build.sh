@@ -84,12 +84,35 @@ find_go() {
   [ -n "$GO" ] || die "no go command on PATH or in ${GOBUILD_CNB_GO_FALLBACK_DIRS-/usr/local/go/bin}: the builder image needs a Go toolchain (e.g. build on golang:1.26 or install Go in /usr/local/go)"
 }
 
-# --- BP_GO_VERSION ------------------------------------------------------------------
+# --- the Go toolchain: the builder's, or the one BP_GO_VERSION / go.mod asks for ----------
 
-# check_go_version WANT HAVE: fail unless HAVE (e.g. go1.26.8) satisfies the BP_GO_VERSION
-# constraint WANT. This buildpack uses the builder's Go; it never downloads one.
-check_go_version() {
-  _verdict=$(WANT=$1 HAVE=$2 awk '
+# go_version_cmp A B: -1, 0 or 1 as Go orders toolchain versions (a leading "go" or "v" is
+# ignored): 1.21 (a language version) < 1.21rc1 < 1.21.0 < 1.21.1; before 1.21, "1.20" is the
+# release 1.20.0.
+go_version_cmp() {
+  A=$1 B=$2 awk '
+    # key: major, minor, kind (0 language, 1 beta, 2 rc, 3 release), number, as a comparable list.
+    function parse(v, k,    m, rest, n) {
+      sub(/^(go|v)/, "", v)
+      n = split(v, m, ".")
+      k[1] = m[1] + 0; rest = m[2]; k[2] = rest + 0; sub(/^[0-9]+/, "", rest)
+      if (n >= 3) { k[3] = 3; k[4] = m[3] + 0 }
+      else if (rest ~ /^rc/) { k[3] = 2; k[4] = substr(rest, 3) + 0 }
+      else if (rest ~ /^beta/) { k[3] = 1; k[4] = substr(rest, 5) + 0 }
+      else if (k[1] == 1 && k[2] < 21) { k[3] = 3; k[4] = 0 }
+      else { k[3] = 0; k[4] = 0 }
+    }
+    BEGIN {
+      parse(ENVIRON["A"], a); parse(ENVIRON["B"], b)
+      for (i = 1; i <= 4; i++) if (a[i] != b[i]) { print (a[i] < b[i] ? -1 : 1); exit }
+      print 0
+    }'
+}
+
+# go_version_match WANT HAVE: "ok" when HAVE (e.g. go1.26.8) satisfies the BP_GO_VERSION
+# constraint WANT, "no" when not, "unknown" for a constraint this buildpack does not understand.
+go_version_match() {
+  WANT=$1 HAVE=$2 awk '
     function cmp(a, b,    x, y, k, na, nb) {
       na = split(a, x, "."); nb = split(b, y, ".")
       for (k = 1; k <= 3; k++) { if (x[k] + 0 != y[k] + 0) return (x[k] + 0 < y[k] + 0) ? -1 : 1 }
@@ -98,7 +121,9 @@ check_go_version() {
     function prefix(v, p) { return v == p || index(v, p ".") == 1 }
     BEGIN {
       w = ENVIRON["WANT"]; h = ENVIRON["HAVE"]
-      gsub(/[[:space:]]/, "", w); sub(/^go/, "", h); sub(/[^0-9.].*$/, "", h)
+      gsub(/[[:space:]]/, "", w); sub(/^go/, "", h)
+      # A pre-release satisfies no constraint: 1.26rc1 is not a 1.26 release.
+      if (h !~ /^[0-9]+(\.[0-9]+)*$/) { print "no"; exit }
       if (w ~ /^>=/) { v = substr(w, 3); sub(/^v|^go/, "", v); print (cmp(h, v) >= 0 ? "ok" : "no"); exit }
       tilde = (w ~ /^~>?/); sub(/^~>?|^=/, "", w); sub(/^v|^go/, "", w)
       if (w !~ /^[0-9]+(\.([0-9]+|\*|x))*$/) { print "unknown"; exit }
@@ -108,11 +133,189 @@ check_go_version() {
         print ((prefix(h, mm) && cmp(h, w) >= 0) ? "ok" : "no"); exit
       }
       print (prefix(h, w) ? "ok" : "no")
-    }')
-  case $_verdict in
+    }'
+}
+
+# exact_go_version WANT: the toolchain version a BP_GO_VERSION names exactly (1.24.3, go1.24.3,
+# =1.24.3, or 1.20 for releases before 1.21), or nothing when WANT is a range.
+exact_go_version() {
+  _v=$(printf '%s' "$1" | tr -d ' \t')
+  _v=${_v#=}
+  _v=${_v#v}
+  _v=${_v#go}
+  case $_v in
+    *[!0-9.]* | '' | .* | *. | *..*) return 0 ;;
+  esac
+  _dots=$(printf '%s' "$_v" | tr -cd .)
+  case $_dots in
+    ..) printf '%s' "$_v" ;;
+    .) [ "$(go_version_cmp "$_v" 1.21)" -lt 0 ] && printf '%s' "$_v" ;;
+  esac
+  return 0
+}
+
+# go_mod_requirement FILE: the `go` and `toolchain` lines of a go.mod or go.work, as
+# "GO TOOLCHAIN" ("-" for a line that is absent; toolchain as a version, without "go").
+go_mod_requirement() {
+  awk '
+    { sub(/\/\/.*/, "") }
+    $1 == "go" && NF >= 2 && go == "" { go = $2 }
+    $1 == "toolchain" && NF >= 2 && tc == "" { tc = $2 }
+    END {
+      # Only what looks like a version counts: go itself reports a malformed line.
+      sub(/^go/, "", tc); sub(/\+auto$/, "", tc)
+      if (tc !~ /^[0-9]+(\.[0-9]+)*((rc|beta)[0-9]+)?$/) tc = "-"
+      if (go !~ /^[0-9]+(\.[0-9]+)*((rc|beta)[0-9]+)?$/) go = "-"
+      print go " " tc
+    }' "$1"
+}
+
+# toolchain_for_go_mod HAVE GO TOOLCHAIN: the Go that go.mod's lines ask for when the builder's
+# (HAVE) is older, as the go command decides with GOTOOLCHAIN=auto: the toolchain line when it
+# is at least the go line, else the go line (a language version like 1.22 then means its newest
+# release). Nothing when HAVE will do.
+toolchain_for_go_mod() {
+  _need=$2
+  [ "$_need" != - ] || _need=0
+  if [ "$3" != - ] && [ "$(go_version_cmp "$3" "$_need")" -ge 0 ]; then _need=$3; fi
+  [ "$_need" != 0 ] || return 0
+  [ "$(go_version_cmp "$_need" "$1")" -gt 0 ] || return 0
+  printf '%s' "$_need"
+}
+
+# newest_matching_toolchain WANT OS ARCH: from the golang.org/toolchain versions on stdin
+# (v0.0.1-go1.24.3.linux-amd64, blank- or line-separated), the newest release for OS-ARCH that
+# the constraint WANT accepts (a language version like 1.24 accepts its releases: 1.24.*).
+newest_matching_toolchain() {
+  _want=$1 _os=$2 _arch=$3
+  _best=
+  _list=$(cat)
+  set -f
+  # shellcheck disable=SC2086 # blank- or line-separated on purpose
+  set -- $_list
+  set +f
+  for _mv; do
+    _v=${_mv#v0.0.1-go}
+    case $_v in *".$_os-$_arch") _v=${_v%".$_os-$_arch"} ;; *) continue ;; esac
+    case $_v in *[!0-9.]* | '') continue ;; esac
+    [ "$(go_version_match "$_want" "$_v")" = ok ] || continue
+    if [ -z "$_best" ] || [ "$(go_version_cmp "$_v" "$_best")" -gt 0 ]; then _best=$_v; fi
+  done
+  printf '%s' "$_best"
+}
+
+# redact_url_userinfo TEXT: TEXT with the user:password@ of any URL in it removed (GOPROXY may
+# carry credentials; log lines must not).
+redact_url_userinfo() {
+  printf '%s' "$1" | sed 's#://[^/@,|]*@#://#g'
+}
+
+# choose_toolchain HAVE GOMOD: set TOOLCHAIN_WANT to the Go version to download ("" to build with
+# the builder's Go, version HAVE) and TOOLCHAIN_REASON to why. GOMOD is the go.work or go.mod
+# whose go/toolchain lines count ("" when none). BP_GO_VERSION wins over go.mod. Needs GO,
+# GOHOSTOS/GOHOSTARCH values in TOOLCHAIN_OS/TOOLCHAIN_ARCH and a scratch dir in TOOLCHAIN_TMP
+# (to list the versions GOPROXY has when a range must be resolved).
+choose_toolchain() {
+  TOOLCHAIN_WANT=
+  TOOLCHAIN_REASON=
+  _range=
+  if [ -n "${BP_GO_VERSION:-}" ]; then
+    case $(go_version_match "$BP_GO_VERSION" "$1") in
+      ok) log "  BP_GO_VERSION=$BP_GO_VERSION is satisfied by the builder's $1"; return 0 ;;
+      unknown)
+        warn "BP_GO_VERSION=$BP_GO_VERSION is not a constraint this buildpack understands (use 1.26, 1.26.*, ~1.26.3, >=1.25 or 1.26.8); building with $1"
+        return 0
+        ;;
+    esac
+    TOOLCHAIN_REASON="BP_GO_VERSION=$BP_GO_VERSION (the builder has $1)"
+    TOOLCHAIN_WANT=$(exact_go_version "$BP_GO_VERSION")
+    [ -n "$TOOLCHAIN_WANT" ] || _range=$BP_GO_VERSION
+  elif [ -n "$2" ]; then
+    _req=$(go_mod_requirement "$2") || die "cannot read $2"
+    # shellcheck disable=SC2086 # two words: the go and toolchain lines
+    set -- "$1" "$2" $_req
+    TOOLCHAIN_WANT=$(toolchain_for_go_mod "$1" "$3" "$4")
+    [ -n "$TOOLCHAIN_WANT" ] || return 0
+    TOOLCHAIN_REASON="${2##*/} says go $3$([ "$4" = - ] || printf ', toolchain go%s' "$4") (the builder has $1)"
+    case $(exact_go_version "$TOOLCHAIN_WANT") in
+      '') _range=$TOOLCHAIN_WANT; TOOLCHAIN_WANT= ;;
+    esac
+  else
+    return 0
+  fi
+  [ -n "$_range" ] || return 0
+  _versions=$TOOLCHAIN_TMP/toolchain-versions
+  log "  Listing the Go toolchains GOPROXY offers, for $TOOLCHAIN_REASON"
+  # -retracted: the list alone, without a checksum-database lookup of the newest go.mod (the
+  # toolchain module retracts nothing; the download itself is still checked).
+  if ! (cd "$TOOLCHAIN_TMP" && GOTOOLCHAIN=local GOFLAGS='' GOWORK=off GO111MODULE=on "$GO" list -m -versions -retracted golang.org/toolchain) >"$_versions"; then
+    die "cannot download the Go toolchain for $TOOLCHAIN_REASON: listing golang.org/toolchain on GOPROXY failed (see go's message above)"
+  fi
+  TOOLCHAIN_WANT=$(newest_matching_toolchain "$_range" "$TOOLCHAIN_OS" "$TOOLCHAIN_ARCH" <"$_versions")
+  [ -n "$TOOLCHAIN_WANT" ] ||
+    die "cannot download the Go toolchain for $TOOLCHAIN_REASON: GOPROXY lists no Go release matching $_range for $TOOLCHAIN_OS/$TOOLCHAIN_ARCH"
+}
+
+# provide_toolchain LAYER VERSION: make go VERSION available in the cache layer LAYER (one
+# toolchain, keyed by version: another version replaces it) and set GO to its go command. It
+# comes from GOPROXY as the module golang.org/toolchain, through the builder's go, which checks
+# it against the checksum database as its own toolchain switch would.
+provide_toolchain() {
+  _layer=$1
+  _ver=$2
+  _module=golang.org/toolchain@v0.0.1-go$_ver.$TOOLCHAIN_OS-$TOOLCHAIN_ARCH
+  _goroot=$_layer/go$_ver
+  _proxy=$(redact_url_userinfo "$("$GO" env GOPROXY)")
+  if [ -x "$_goroot/bin/go" ] && [ "$(toml_get "$_layer.toml" version)" = "go$_ver" ]; then
+    # shellcheck disable=SC2034 # read by bin/build
+    TOOLCHAIN_SOURCE="cached in the toolchain layer ($_module, from GOPROXY=$(toml_get "$_layer.toml" goproxy))"
+  else
+    log "  Downloading Go $_ver ($_module) through GOPROXY=$_proxy"
+    _start=$(now_ms)
+    # Unpacked beside the layer and swapped in once it runs: a failed download keeps the cached one.
+    _new=$_layer.download
+    [ ! -e "$_new" ] || chmod -R u+w "$_new" 2>/dev/null || true
+    rm -rf "$_new"
+    mkdir -p "$_new/modcache"
+    # -modcacherw: the unpacked toolchain must be movable and, later, removable.
+    if ! (cd "$TOOLCHAIN_TMP" && GOTOOLCHAIN=local GOFLAGS=-modcacherw GOWORK=off GO111MODULE=on \
+      GOMODCACHE="$_new/modcache" "$GO" mod download "$_module"); then
+      rm -rf "$_new"
+      die "cannot download the Go toolchain go$_ver for $TOOLCHAIN_REASON: GOPROXY=$_proxy did not give $_module (see go's message above)"
+    fi
+    mv "$_new/modcache/$_module" "$_new/go$_ver" || die "cannot unpack the downloaded toolchain in $_new"
+    rm -rf "$_new/modcache"
+    # Module zips carry no file modes; the go command sets the execute bits on its own downloads.
+    for _exe in "$_new/go$_ver"/bin/* "$_new/go$_ver"/pkg/tool/*/*; do
+      [ ! -f "$_exe" ] || chmod +x "$_exe"
+    done
+    _got=$("$_new/go$_ver/bin/go" env GOVERSION 2>/dev/null) || _got=
+    if [ "$_got" != "go$_ver" ]; then
+      rm -rf "$_new"
+      die "cannot download the Go toolchain go$_ver for $TOOLCHAIN_REASON: $_module from GOPROXY=$_proxy does not run as go$_ver (it says '${_got:-nothing}')"
+    fi
+    [ ! -e "$_layer" ] || chmod -R u+w "$_layer" 2>/dev/null || true
+    rm -rf "$_layer" "$_layer.toml"
+    mv "$_new" "$_layer" || die "cannot move the downloaded toolchain into $_layer"
+    write_layer_toml "$_layer.toml" false true "  version = $(toml_string "go$_ver")
+  module = $(toml_string "$_module")
+  goproxy = $(toml_string "$_proxy")"
+    report_elapsed "$_start"
+    # shellcheck disable=SC2034 # read by bin/build
+    TOOLCHAIN_SOURCE="downloaded now ($_module, from GOPROXY=$_proxy)"
+  fi
+  GO=$_goroot/bin/go
+  PATH=$_goroot/bin:$PATH
+  export PATH
+}
+
+# check_go_version WANT HAVE: with the user's own GOTOOLCHAIN the buildpack switches nothing, so
+# BP_GO_VERSION is a check of the builder's Go (HAVE, e.g. go1.26.8).
+check_go_version() {
+  case $(go_version_match "$1" "$2") in
     ok) log "  BP_GO_VERSION=$1 is satisfied by $2" ;;
     unknown) warn "BP_GO_VERSION=$1 is not a constraint this buildpack understands (use 1.26, 1.26.*, ~1.26.3, >=1.25 or 1.26.8); building with $2" ;;
-    *) die "BP_GO_VERSION=$1 but the builder's Go is $2; this buildpack uses the builder's toolchain and downloads none: use a builder with a matching Go, or unset BP_GO_VERSION" ;;
+    *) die "BP_GO_VERSION=$1 but the builder's Go is $2, and GOTOOLCHAIN is set, so the buildpack downloads no other: unset GOTOOLCHAIN, use a builder with a matching Go, or unset BP_GO_VERSION" ;;
   esac
 }
 

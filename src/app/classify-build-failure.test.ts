@@ -35,6 +35,30 @@ const cases: Array<[string, string, string, number]> = [
     ExitCode.BuildFetchFailed,
   ],
   ['auth (proxy 403)', 'go: example.com/mod@v1.0.0: reading https://goproxy.example/example.com/mod/@v/v1.0.0.mod: 403 Forbidden', 'auth', ExitCode.BuildFetchFailed],
+  [
+    'toolchain download refused by GOPROXY=off',
+    'go: golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64: module lookup disabled by GOPROXY=off\nError: cannot download the Go toolchain go1.27.0 for BP_GO_VERSION=1.27.0 (the builder has go1.26.8): GOPROXY=off did not give golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64 (see go\'s message above)',
+    'toolchain',
+    ExitCode.BuildFetchFailed,
+  ],
+  [
+    'toolchain missing on a file proxy',
+    'go: golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64: reading file:///p/golang.org/toolchain/@v/v0.0.1-go1.27.0.linux-amd64.info: no such file or directory\nError: cannot download the Go toolchain go1.27.0 for go.mod says go 1.27.0 (the builder has go1.26.8): GOPROXY=file:///p did not give golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64 (see go\'s message above)',
+    'toolchain',
+    ExitCode.BuildFetchFailed,
+  ],
+  [
+    'no toolchain release on GOPROXY matches a BP_GO_VERSION range',
+    'Error: cannot download the Go toolchain for BP_GO_VERSION=1.30.* (the builder has go1.26.8): GOPROXY lists no Go release matching 1.30.* for linux/amd64',
+    'toolchain',
+    ExitCode.BuildFetchFailed,
+  ],
+  [
+    'TLS trust while downloading a toolchain stays a TLS failure',
+    'go: golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64: Get "https://proxy.example/golang.org/toolchain/@v/v0.0.1-go1.27.0.linux-amd64.info": tls: failed to verify certificate: x509: certificate signed by unknown authority\nError: cannot download the Go toolchain go1.27.0 for BP_GO_VERSION=1.27.0 (the builder has go1.26.8): GOPROXY=https://proxy.example did not give golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64',
+    'tls',
+    ExitCode.BuildFetchFailed,
+  ],
   ['missing version (404)', 'go: example.com/mod@v9.9.9: reading http://127.0.0.1:8080/example.com/mod/@v/v9.9.9.info: 404 Not Found', 'missing-module', ExitCode.BuildFetchFailed],
   ['unknown revision', 'go: github.com/acme/x@v0.0.0-2020: invalid version: unknown revision 0123abcd', 'missing-module', ExitCode.BuildFetchFailed],
   ['gone (410)', 'go: example.com/old@v1.0.0: reading https://proxy.golang.org/example.com/old/@v/v1.0.0.mod: 410 Gone', 'missing-module', ExitCode.BuildFetchFailed],
@@ -63,6 +87,16 @@ describe('classifyBuildFailure', () => {
     expect(err.code).toBe(ExitCode.BuildFetchFailed);
     expect(err.message).toBe("fetching Go modules failed: the server's TLS certificate is not trusted in the builder (bin/build exited with 1) for linux/arm64");
     expect(err.hint).toMatch(/--ca-certs/);
+  });
+
+  it('names the toolchain that could not be downloaded and says where it must come from, not to fix go.mod modules', () => {
+    const failure = classifyBuildFailure(String(cases.find((c) => c[0] === 'toolchain missing on a file proxy')?.[1]));
+    expect(failure.message).toBe('the Go toolchain go1.27.0 could not be downloaded');
+    expect(failure.hint).toMatch(/golang\.org\/toolchain/);
+    expect(failure.hint).toMatch(/--builder golang:<version>-bookworm/);
+    expect(classifyBuildFailure('Error: cannot download the Go toolchain for BP_GO_VERSION=1.30.* (x)').message).toBe(
+      'the Go toolchain the app needs could not be downloaded',
+    );
   });
 
   it('names the setting the buildpack could not apply', () => {

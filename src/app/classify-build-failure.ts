@@ -5,7 +5,7 @@
  */
 import { BuildFailedError, ExitCode, type ExitCodeValue } from '../errors';
 
-export type BuildFailureClass = 'setting' | 'tls' | 'auth' | 'missing-module' | 'network' | 'disk' | 'memory' | 'compile' | 'other';
+export type BuildFailureClass = 'setting' | 'tls' | 'auth' | 'toolchain' | 'missing-module' | 'network' | 'disk' | 'memory' | 'compile' | 'other';
 
 interface Rule {
   kind: BuildFailureClass;
@@ -59,6 +59,18 @@ const RULES: readonly Rule[] = [
       'for the private modules. Credentials are never logged or put in the image. See docs/networks.md "Private modules".',
   },
   {
+    kind: 'toolchain',
+    code: ExitCode.BuildFetchFailed,
+    // The buildpack's own line once go could not list or download golang.org/toolchain (after the
+    // TLS and auth rules: those hints are about the proxy's trust and credentials, not the version).
+    pattern: /^Error: cannot download the Go toolchain\b/m,
+    message: 'the Go toolchain the app needs could not be downloaded',
+    hint:
+      "The builder's Go is older than BP_GO_VERSION or go.mod's go/toolchain line asks (see above). Let GOPROXY reach a proxy " +
+      'that serves golang.org/toolchain (proxy.golang.org does; offline: a file:// GOPROXY holding it), or build with a builder ' +
+      'that has that Go (--builder golang:<version>-bookworm), or change BP_GO_VERSION / the toolchain line. See docs/buildpack.md.',
+  },
+  {
     kind: 'missing-module',
     code: ExitCode.BuildFetchFailed,
     pattern: /unknown revision|invalid version|reading .*: (404|410)\b|\b404 Not Found\b|\b410 Gone\b|no matching versions for query|cannot find module providing package|module .* not found|no required module provides package|@v\/\S+: no such file or directory/i,
@@ -105,7 +117,14 @@ export function classifyBuildFailure(output: string): BuildFailure {
     if (!rule.pattern.test(output)) continue;
     const host = rule.kind === 'tls' ? untrustedHost(output) : rule.kind === 'auth' ? unauthorizedHost(output) : undefined;
     const setting = rule.kind === 'setting' ? rule.pattern.exec(output)?.[1] : undefined;
-    const message = host ? rule.message.replace(/the server('s)?/, (_all, possessive?: string) => `${host}${possessive ?? ''}`) : setting ? `${setting} cannot be applied` : rule.message;
+    const toolchain = rule.kind === 'toolchain' ? /^Error: cannot download the Go toolchain (go\d[\w.]*)/m.exec(output)?.[1] : undefined;
+    const message = host
+      ? rule.message.replace(/the server('s)?/, (_all, possessive?: string) => `${host}${possessive ?? ''}`)
+      : setting
+        ? `${setting} cannot be applied`
+        : toolchain
+          ? `the Go toolchain ${toolchain} could not be downloaded`
+          : rule.message;
     return { kind: rule.kind, code: rule.code, message, hint: rule.hint };
   }
   return {

@@ -1,4 +1,4 @@
-import { resolveBuildOptions, goVersionFromGoMod, parseEnvFile, parseOutput, parsePlatforms, type BuildFlags } from './options';
+import { resolveBuildOptions, DEFAULT_BUILDER, parseEnvFile, parseOutput, parsePlatforms, type BuildFlags } from './options';
 import { testdir, type TestDir } from '../../test/helpers/testdir';
 import { ExitCode, UsageError } from '../errors';
 import { join } from 'node:path';
@@ -17,10 +17,11 @@ describe('resolveBuildOptions', () => {
   const resolve = (flags: BuildFlags, env: NodeJS.ProcessEnv = {}, app = 'app') =>
     resolveBuildOptions(app, flags, { cwd: dir.path, env, bundledBuildpackDir: buildpack.path });
 
-  it('defaults the builder to the go.mod Go version, then GOBUILD_CNB_BUILDER, then the flag', () => {
-    expect(resolve({ tag: 'my-app' }).builder).toBe('golang:1.23-bookworm');
-    expect(resolve({ tag: 'my-app' }, { GOBUILD_CNB_BUILDER: 'b:1' }).builder).toBe('b:1');
-    expect(resolve({ tag: 'my-app', builder: 'c:2' }, { GOBUILD_CNB_BUILDER: 'b:1' }).builder).toBe('c:2');
+  it('defaults the builder to golang:1-bookworm whatever go.mod says, then GOBUILD_CNB_BUILDER, then the flag', () => {
+    expect(DEFAULT_BUILDER).toBe('golang:1-bookworm');
+    expect(resolve({ tag: 'my-app' })).toMatchObject({ builder: 'golang:1-bookworm', builderSource: 'default' });
+    expect(resolve({ tag: 'my-app' }, { GOBUILD_CNB_BUILDER: 'b:1' })).toMatchObject({ builder: 'b:1', builderSource: 'GOBUILD_CNB_BUILDER' });
+    expect(resolve({ tag: 'my-app', builder: 'c:2' }, { GOBUILD_CNB_BUILDER: 'b:1' })).toMatchObject({ builder: 'c:2', builderSource: 'flag' });
   });
 
   it('reads --netrc and --volume bindings (relative to the current dir), and never a netrc it was not given', () => {
@@ -36,10 +37,18 @@ describe('resolveBuildOptions', () => {
     }
   });
 
-  it('falls back to golang:1-bookworm without a go line', () => {
-    expect(goVersionFromGoMod('module x\n')).toBeUndefined();
-    expect(goVersionFromGoMod('module x\n\ngo 1.22\n')).toBe('1.22');
-  });
+  it.each(['1.11', '1.13', '1.16', '1.20', '1.22.3', '1.26.8', '1.30'])(
+    'go %s in go.mod: the default builder is golang:1-bookworm, an image that exists (golang:1.13-bookworm does not)',
+    (goLine) => {
+      const t = testdir({ 'go.mod': `module x\n\ngo ${goLine}\n`, 'main.go': 'package main\nfunc main() {}\n' });
+      try {
+        const opts = resolveBuildOptions(t.path, { tag: 'x' }, { cwd: t.path, env: {}, bundledBuildpackDir: buildpack.path });
+        expect(opts.builder).toBe('golang:1-bookworm');
+      } finally {
+        t.cleanup();
+      }
+    },
+  );
 
   it('merges build env: project.toml < --env-file < --env, and --env NAME copies the host value', () => {
     const t = testdir({

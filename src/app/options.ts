@@ -67,7 +67,7 @@ export interface BuildOptions {
   tag: string;
   builder: string;
   /** Where the builder name came from, for --verbose. */
-  builderSource: 'flag' | 'GOBUILD_CNB_BUILDER' | 'go.mod' | 'default';
+  builderSource: 'flag' | 'GOBUILD_CNB_BUILDER' | 'default';
   runImage?: string;
   env: readonly BuildEnvVar[];
   pullPolicy: PullPolicy;
@@ -103,18 +103,18 @@ export interface ResolveContext {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** `go 1.22.3` in go.mod -> `1.22`; undefined when there is no go line. */
-export function goVersionFromGoMod(goMod: string): string | undefined {
-  const m = /^go\s+(\d+)\.(\d+)/m.exec(goMod);
-  return m ? `${m[1]}.${m[2]}` : undefined;
-}
+/**
+ * The builder when none is given: one image for every go.mod. `golang:<line>-bookworm` does not
+ * exist for lines before 1.20 (golang:1.13 was built on buster and stretch), and old lines' images
+ * get no Debian updates; the newest Go builds any older go line, and the buildpack downloads the
+ * toolchain a go.mod or BP_GO_VERSION needs when it is newer than the builder's (docs/buildpack.md).
+ * Bookworm keeps the glibc of the default run image.
+ */
+export const DEFAULT_BUILDER = 'golang:1-bookworm';
 
-export function defaultBuilder(appDir: string, env: NodeJS.ProcessEnv): Pick<BuildOptions, 'builder' | 'builderSource'> {
+export function defaultBuilder(env: NodeJS.ProcessEnv): Pick<BuildOptions, 'builder' | 'builderSource'> {
   if (env.GOBUILD_CNB_BUILDER) return { builder: env.GOBUILD_CNB_BUILDER, builderSource: 'GOBUILD_CNB_BUILDER' };
-  const goModPath = join(appDir, 'go.mod');
-  const version = existsSync(goModPath) ? goVersionFromGoMod(readFileSync(goModPath, 'utf8')) : undefined;
-  if (version) return { builder: `golang:${version}-bookworm`, builderSource: 'go.mod' };
-  return { builder: 'golang:1-bookworm', builderSource: 'default' };
+  return { builder: DEFAULT_BUILDER, builderSource: 'default' };
 }
 
 /** `NAME=VALUE` or `NAME` (copies the host's value). */
@@ -330,7 +330,7 @@ export function resolveBuildOptions(appArg: string | undefined, flags: BuildFlag
 
   const { builder, builderSource } = flags.builder
     ? { builder: flags.builder, builderSource: 'flag' as const }
-    : defaultBuilder(appDir, ctx.env);
+    : defaultBuilder(ctx.env);
   if (builderSource === 'GOBUILD_CNB_BUILDER') checkImageRef('GOBUILD_CNB_BUILDER=', builder);
 
   const output = parseOutput(flags.output, flags.publish, ctx.cwd);

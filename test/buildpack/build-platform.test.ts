@@ -88,7 +88,7 @@ describe('finding go', () => {
     const sandbox = fixture('v2-module');
     const result = sandbox.build({ PATH: busyboxPath([]), GOBUILD_CNB_GO_FALLBACK_DIRS: `/nonexistent:${dirname(realGo)}` });
     expectBuilt(result);
-    expect(result.stdout).toContain(`(${realGo})`);
+    expect(result.stdout).toContain(`(${realGo}, the builder's)`);
     expect(sandbox.runBinary('tool')).toBe('tool v2\n');
   });
 });

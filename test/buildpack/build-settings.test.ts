@@ -203,10 +203,10 @@ test("Go's own variables reach every go command untouched", () => {
   }
 });
 
-test('BP_GO_VERSION the builder cannot satisfy is a clear error', () => {
+test('BP_GO_VERSION the builder cannot satisfy, with no toolchain to download, is a clear error', () => {
   const result = fixture('multi-cmd').build({ BP_GO_VERSION: '1.0.*' });
   expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(/BP_GO_VERSION=1\.0\.\* but the builder's Go is go\d/);
+  expect(result.stderr).toMatch(/cannot download the Go toolchain for BP_GO_VERSION=1\.0\.\* \(the builder has go\d/);
 });
 
 test('-o in BP_GO_BUILD_FLAGS is refused: the buildpack decides where binaries go', () => {

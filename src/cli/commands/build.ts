@@ -18,7 +18,7 @@ export function registerBuildCommand(program: Command): void {
     .description('Detect and build a Go app with the Go buildpack in a builder container, then export a runnable image.')
     .argument('[app-dir]', 'directory of the Go app (holds go.mod)', '.')
     .requiredOption('-t, --tag <image>', 'name of the image to make, e.g. my-app or my-app:1.0')
-    .option('--builder <image>', 'builder image (default: $GOBUILD_CNB_BUILDER, else golang:<go.mod go version>-bookworm)')
+    .option('--builder <image>', 'builder image (default: $GOBUILD_CNB_BUILDER, else golang:1-bookworm)')
     .option('--run-image <image>', "run image (default: the builder's run image; `static` for a plain builder; `scratch` for empty)")
     .option('-e, --env <NAME=VALUE>', 'build-time env for the buildpack, repeatable; `--env NAME` copies your value', collect)
     .option('--env-file <file>', 'file of NAME=VALUE lines, repeatable', collect)

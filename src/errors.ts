@@ -18,6 +18,8 @@ export const ExitCode = {
   BuildFetchFailed: 52,
   /** The build ran out of a resource: disk space, memory (killed). */
   BuildResources: 53,
+  /** The build reached a server whose TLS certificate it does not trust (a TLS-intercepting proxy's CA, a private CA). */
+  BuildTlsUntrusted: 54,
   ExportFailed: 62,
   Interrupted: 130,
 } as const;

@@ -13,7 +13,7 @@ const cases: Array<[string, string, string, number]> = [
     'TLS trust',
     'go: example.com/mod@v1.0.0: Get "https://127.0.0.1:8443/example.com/mod/@v/v1.0.0.info": tls: failed to verify certificate: x509: certificate signed by unknown authority',
     'tls',
-    ExitCode.BuildFetchFailed,
+    ExitCode.BuildTlsUntrusted,
   ],
   [
     'DNS',
@@ -57,7 +57,7 @@ const cases: Array<[string, string, string, number]> = [
     'TLS trust while downloading a toolchain stays a TLS failure',
     'go: golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64: Get "https://proxy.example/golang.org/toolchain/@v/v0.0.1-go1.27.0.linux-amd64.info": tls: failed to verify certificate: x509: certificate signed by unknown authority\nError: cannot download the Go toolchain go1.27.0 for BP_GO_VERSION=1.27.0 (the builder has go1.26.8): GOPROXY=https://proxy.example did not give golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64',
     'tls',
-    ExitCode.BuildFetchFailed,
+    ExitCode.BuildTlsUntrusted,
   ],
   ['missing version (404)', 'go: example.com/mod@v9.9.9: reading http://127.0.0.1:8080/example.com/mod/@v/v9.9.9.info: 404 Not Found', 'missing-module', ExitCode.BuildFetchFailed],
   ['unknown revision', 'go: github.com/acme/x@v0.0.0-2020: invalid version: unknown revision 0123abcd', 'missing-module', ExitCode.BuildFetchFailed],
@@ -84,7 +84,7 @@ describe('classifyBuildFailure', () => {
 
   it('makes an error with the class exit code, the bin/build exit code and the platform label', () => {
     const err = buildFailedError('x509: certificate signed by unknown authority', 1, ' for linux/arm64');
-    expect(err.code).toBe(ExitCode.BuildFetchFailed);
+    expect(err.code).toBe(ExitCode.BuildTlsUntrusted);
     expect(err.message).toBe("fetching Go modules failed: the server's TLS certificate is not trusted in the builder (bin/build exited with 1) for linux/arm64");
     expect(err.hint).toMatch(/--ca-certs/);
   });

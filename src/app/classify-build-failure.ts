@@ -41,7 +41,7 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'tls',
-    code: ExitCode.BuildFetchFailed,
+    code: ExitCode.BuildTlsUntrusted,
     pattern: /x509:|certificate signed by unknown authority|tls: failed to verify|certificate is not valid|certificate has expired/i,
     message: "fetching Go modules failed: the server's TLS certificate is not trusted in the builder",
     hint:

@@ -43,7 +43,8 @@ Examples:
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 no Docker engine, 4 image missing or pull failed,
 5 cache volume busy, 20 detection failed, 21 detection error, 51 build failed, 52 fetching
-modules failed, 53 out of disk or memory, 62 export failed, 130 interrupted.
+modules failed, 53 out of disk or memory, 54 a server's TLS certificate not trusted, 62 export failed,
+130 interrupted.
 Docs: docs/cli.md`,
   );
   // Before any command talks to an engine: a malformed address is a usage error, not a bug.

@@ -262,9 +262,9 @@ describeWithDocker('every error has the right exit code and a hint (hostile inpu
       expect(JSON.parse(result.stdout).error).toMatchObject({ code: 51, phase: 'build' });
     });
 
-    it('TLS: a module proxy with a self-signed certificate: exit 52, not a compiler hint', async () => {
+    it('TLS: a module proxy with a self-signed certificate: exit 54, not a compiler hint', async () => {
       const result = await expectFailure(build(PROXIED, '-e', `GOPROXY=https://127.0.0.1:${tlsPort}`, '--network', 'host'), {
-        code: 52,
+        code: 54,
         message: /TLS certificate is not trusted/,
         hint: /--ca-certs/,
       });

@@ -94,7 +94,7 @@ describeWithDocker('builds on real networks: custom CAs and proxies', () => {
     const result = await build(['--no-host-ca-certs', '-e', `GOPROXY=https://127.0.0.1:${tlsPort}`]);
     expect(result.stderr).toMatch(/certificate/i);
     expect(result.stderr).toMatch(/hint: .*--ca-certs/);
-    expect(result.code).toBe(52);
+    expect(result.code).toBe(54);
   });
 
   it('trusts a CA given with --ca-certs, for the build only', async () => {

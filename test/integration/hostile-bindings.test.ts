@@ -6,21 +6,19 @@
  * builds; then the password is looked for in every artefact: the image (docker save, history,
  * inspect), the CLI's stdout and stderr (--verbose, --json) and every file of the cache volume.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describeWithDocker } from '../helpers/docker';
 import { testdir, type TestDir } from '../helpers/testdir';
 import { docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER, type CliResult } from '../helpers/cli';
-import { expectNothingLeft, expectSecretNowhere, expectWarmBuild, privateTmp, type PrivateTmp } from '../helpers/hostile';
+import { expectNothingLeft, expectSecretNowhere, expectWarmBuild, listenOnLoopback, privateTmp, type PrivateTmp } from '../helpers/hostile';
+import { makeTestCa, serveGoModule } from '../helpers/module-proxy';
 
 const SCOPE = 'gobuild-cnb-test-hostile-bindings';
 const VOLUME = `${SCOPE}-cache`;
 const TAG = 'gobuild-cnb-test/hostile-bindings-app:it';
-const PROXY_FIXTURE = join(REPO_ROOT, 'fixtures', 'goproxy');
 const APP = join(REPO_ROOT, 'fixtures', 'proxied');
 const USER = 'gopher';
 // Random per run: a fixed string could be in an image or the volume for another reason.
@@ -64,29 +62,19 @@ describeWithDocker('private modules: credentials from --netrc and bindings, whic
   beforeAll(async () => {
     work = testdir({});
     tmp = privateTmp();
-    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: work.path, stdio: 'pipe' });
-    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=gobuild-cnb bindings test CA']);
-    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-    writeFileSync(join(work.path, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
-    caFile = join(work.path, 'ca.pem');
+    const ca = makeTestCa(work.path, 'gobuild-cnb bindings test CA');
+    caFile = ca.caFile;
     const expected = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-    server = https.createServer({ key: readFileSync(join(work.path, 'server.key')), cert: readFileSync(join(work.path, 'server.pem')) }, (req, res) => {
+    server = https.createServer({ key: ca.serverKey, cert: ca.serverCert }, (req, res) => {
       if (req.headers.authorization !== expected) {
         seen.refused++;
         res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="private modules"' }).end('unauthorized\n');
         return;
       }
       seen.authorized++;
-      const file = join(PROXY_FIXTURE, decodeURIComponent((req.url ?? '/').split('?')[0]));
-      if (!file.startsWith(`${PROXY_FIXTURE}/`) || !existsSync(file) || !statSync(file).isFile()) {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      res.writeHead(200);
-      createReadStream(file).pipe(res);
+      serveGoModule(req.url ?? '/', res);
     });
-    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
     await new Promise((r) => server.close(r));

@@ -5,8 +5,7 @@
  * The build trusts the CA only when the host does or --ca-certs names it, goes through the proxy
  * of the environment or the docker config, and keeps neither in the image or the cache volume.
  */
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -16,21 +15,10 @@ import { testdir, type TestDir } from '../helpers/testdir';
 import { buildContainersLeft, docker, REPO_ROOT, removeImage, runCli, TEST_BUILDER } from '../helpers/cli';
 import { expectNothingLeft, imageBytes, listenOnLoopback, privateTmp, type PrivateTmp } from '../helpers/hostile';
 import { startRegistry, type LocalRegistry } from '../helpers/registry';
+import { makeTestCa, serveGoModule } from '../helpers/module-proxy';
 
-const PROXY_FIXTURE = join(REPO_ROOT, 'fixtures', 'goproxy');
 const VOLUME = 'gobuild-cnb-test-network';
 const TAG = 'gobuild-cnb-test/network:it';
-
-/** Serves the GOPROXY protocol from fixtures/goproxy: /<module>/@v/<file>. */
-function serveModule(path: string, res: http.ServerResponse): void {
-  const file = join(PROXY_FIXTURE, decodeURIComponent(path.split('?')[0]));
-  if (!file.startsWith(`${PROXY_FIXTURE}/`) || !existsSync(file) || !statSync(file).isFile()) {
-    res.writeHead(404).end('not found');
-    return;
-  }
-  res.writeHead(200);
-  createReadStream(file).pipe(res);
-}
 
 describeWithDocker('builds on real networks: custom CAs and proxies', () => {
   jest.setTimeout(600_000);
@@ -57,19 +45,15 @@ describeWithDocker('builds on real networks: custom CAs and proxies', () => {
     work = testdir({});
     tmp = privateTmp();
     // A CA made here, and a server certificate for 127.0.0.1 that it signed.
-    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: work.path, stdio: 'pipe' });
-    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=gobuild-cnb network test CA']);
-    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-    writeFileSync(join(work.path, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
-    caFile = join(work.path, 'ca.pem');
+    const ca = makeTestCa(work.path, 'gobuild-cnb network test CA');
+    caFile = ca.caFile;
     caMarker = readFileSync(caFile, 'utf8').split('\n')[5];
-    tlsServer = https.createServer({ key: readFileSync(join(work.path, 'server.key')), cert: readFileSync(join(work.path, 'server.pem')) }, (req, res) => serveModule(req.url ?? '/', res));
+    tlsServer = https.createServer({ key: ca.serverKey, cert: ca.serverCert }, (req, res) => serveGoModule(req.url ?? '/', res));
     tlsPort = await listenOnLoopback(tlsServer);
     // A forward proxy for plain HTTP: it answers module requests for any host itself and records them.
     proxyServer = http.createServer((req, res) => {
       proxied.push(`${req.method} ${req.url}`);
-      serveModule(new URL(req.url ?? '/', 'http://unused').pathname, res);
+      serveGoModule(new URL(req.url ?? '/', 'http://unused').pathname, res);
     });
     proxyPort = await listenOnLoopback(proxyServer);
   });

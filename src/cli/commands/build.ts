@@ -59,6 +59,7 @@ Examples:
   gobuild-cnb build . -t my-app --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --no-host-ca-certs --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --json | jq -r .id
+  gobuild-cnb build . -t my-app --no-color 2> build.log
   gobuild-cnb build . -t my-app --netrc ~/.netrc -e GONOSUMDB=git.corp.example/*
   gobuild-cnb build . -t my-app --volume ./bindings/git:/platform/bindings/git -e GOPRIVATE=git.corp.example/*
 

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError, type GobuildError } from '../errors';
 import { exitCodeOf, renderError, renderJsonError, toGobuildError } from './render';
-import { checkDockerHost } from '../app/preflight';
+import { checkDockerHost } from '../build/prepare/preflight';
 import { registerBuildCommand } from './commands/build';
 import { registerCacheCommand } from './commands/cache';
-import { PACKAGE_ROOT } from '../app/inputs';
+import { PACKAGE_ROOT } from '../build/prepare/inputs';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };

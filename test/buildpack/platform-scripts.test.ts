@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxPath, type Shell } from './sandbox';
-import { parseInventory } from '../../src/app/build-container';
+import { parseInventory } from '../../src/build/build-container';
 import { testdir, type TestDir } from '../helpers/testdir';
 
 const ASSETS = join(__dirname, '..', '..', 'assets');

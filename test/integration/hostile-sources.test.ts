@@ -186,7 +186,7 @@ describeWithDocker('hostile sources: names are data, settings that cannot be app
       await hostileCase({ files: [raw('data-\xff.txt'), raw('src-\xfe\xfd.txt'), raw('\xe9t\xe9.txt')] }, ['BP_KEEP_FILES=data-*'], (result) => {
         expectBuilt(result);
         // The build keeps exactly data-\xff.txt (the input tar carries the byte as it is; see
-        // src/app/inputs.test.ts). The export still rewrites a non-UTF-8 name as U+FFFD, so
+        // src/build/prepare/inputs.test.ts). The export still rewrites a non-UTF-8 name as U+FFFD, so
         // only the kept file's prefix is checked here until it carries raw bytes too.
         const left = workspaceOf(TAG);
         expect(left).toHaveLength(1);

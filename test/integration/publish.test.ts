@@ -13,7 +13,7 @@ import { testdir, type TestDir } from '../helpers/testdir';
 import { buildContainersLeft, docker, removeImage, runCli, TEST_BUILDER, TEST_RUN_IMAGE } from '../helpers/cli';
 import { freePort, startRegistry, type LocalRegistry } from '../helpers/registry';
 import { FakeDockerClient } from '../helpers/fake-docker';
-import { runImageBlobs } from '../../src/app/run-image-layers';
+import { runImageBlobs } from '../../src/build/export/run-image-layers';
 import { RegistryClients } from '../../src/registry/clients';
 import type { Reporter } from '../../src/ui/reporter';
 import type { Digest } from '../../src/image/types';

@@ -1,14 +1,14 @@
 /** `gobuild-cnb build`: flags -> BuildOptions -> runBuild -> result on stdout. */
 import type { Command } from 'commander';
-import { resolveBuildOptions, type BuildFlags } from '../../app/options';
-import { runBuild, type BuildResult } from '../../app/build';
-import { BUNDLED_BUILDPACK_DIR } from '../../app/inputs';
+import { resolveBuildOptions, type BuildFlags } from '../../build/options';
+import { runBuild, type BuildResult } from '../../build/build';
+import { BUNDLED_BUILDPACK_DIR } from '../../build/prepare/inputs';
 import { DockerodeClient } from '../../docker/dockerode-client';
 import { ConsoleReporter, type Reporter } from '../../ui/reporter';
 import { RedactingReporter, redactError, Redactor } from '../../ui/redact';
 import { formatBytes, formatMs } from '../../ui/format';
 import { STDOUT_PATH } from '../../image/output-path';
-import { bindingSecrets } from '../../app/bindings';
+import { bindingSecrets } from '../../build/prepare/bindings';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -1,7 +1,7 @@
 /** `gobuild-cnb cache ls|rm|prune`: see and remove the build-cache volumes. */
 import type { Command } from 'commander';
 import { DockerodeClient } from '../../docker/dockerode-client';
-import { CACHE_LABEL } from '../../app/cache-volume';
+import { CACHE_LABEL } from '../../cache/cache-volume';
 import { ExitCode, GobuildError, UsageError } from '../../errors';
 import type { DockerClient } from '../../docker/client';
 

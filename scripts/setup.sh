@@ -10,7 +10,8 @@ SCRIPT_NAME=setup
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: shellcheck (lint), busybox (the buildpack must run under it),
-# skopeo (validates OCI output), docker-registry (a real registry on 127.0.0.1), file.
+# skopeo (validates OCI output), docker-registry (a real registry on 127.0.0.1), file, and
+# openssh-server/-client (a real sshd on 127.0.0.1 for ssh:// engines; never started as a service).
 ensure_test_tools() {
   local missing=()
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
@@ -19,6 +20,8 @@ ensure_test_tools() {
   [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
   command -v file >/dev/null 2>&1 || missing+=(file)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   if [ ${#missing[@]} -eq 0 ]; then
     say "test tools present"
     return 0

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError, type GobuildError } from '../errors';
 import { exitCodeOf, renderError, renderJsonError, toGobuildError } from './render';
-import { checkDockerHost } from '../build/prepare/preflight';
+import { resolveEngineEndpoint } from '../docker/endpoint';
+import { selectEngine } from '../docker/dockerode-client';
 import { registerBuildCommand } from './commands/build';
 import { registerCacheCommand } from './commands/cache';
 import { PACKAGE_ROOT } from '../build/prepare/inputs';
@@ -26,7 +27,10 @@ export function createProgram(): Command {
   const program = new Command('gobuild-cnb')
     .description('Build a Go app into a runnable container image, the way `pack build` does with the Paketo Go buildpack.')
     .version(packageVersion(), '--version', 'print the gobuild-cnb version')
+    .option('--context <name>', 'docker context to use (default: DOCKER_HOST, else DOCKER_CONTEXT, else the current context of the docker config)')
     .exitOverride()
+    // --context is a global option: every command's --help shows it.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       writeOut: (s) => process.stdout.write(s),
@@ -40,6 +44,8 @@ Examples:
   gobuild-cnb build ./app -t my-app                 build ./app into the Docker daemon as my-app
   gobuild-cnb build -t my-app --builder gobuild-cnb/test-builder:bookworm --pull-policy never
   gobuild-cnb cache ls                              list build caches
+  gobuild-cnb --context build-host build ./app -t my-app    build on the engine of a docker context
+  DOCKER_HOST=ssh://me@build-host gobuild-cnb build ./app -t my-app   build on a remote engine over ssh
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 no Docker engine, 4 image missing or pull failed,
 5 cache volume busy, 20 detection failed, 21 detection error, 51 build failed, 52 fetching
@@ -47,8 +53,12 @@ modules failed, 53 out of disk or memory, 54 a server's TLS certificate not trus
 130 interrupted.
 Docs: docs/cli.md`,
   );
-  // Before any command talks to an engine: a malformed address is a usage error, not a bug.
-  program.hook('preAction', () => checkDockerHost(process.env.DOCKER_HOST));
+  // Before any command talks to an engine: the engine is chosen once, as the docker CLI does,
+  // and a malformed address or an unknown context is a usage error, not a bug.
+  program.hook('preAction', () => {
+    const { context } = program.opts<{ context?: string }>();
+    selectEngine(resolveEngineEndpoint({ context }, process.env));
+  });
   registerBuildCommand(program);
   registerCacheCommand(program);
   return program;

@@ -1,6 +1,11 @@
-/** The real DockerClient, on dockerode. DOCKER_HOST (unix://, tcp://, ssh://) is honoured by docker-modem. */
+/**
+ * The real DockerClient, on dockerode, connected to the engine `selectEngine` chose (DOCKER_HOST,
+ * a docker context, or the local socket: endpoint.ts). ssh:// goes through the system ssh (ssh-dial.ts).
+ */
 import './defer-unused-deps';
 import Docker from 'dockerode';
+import { resolveEngineEndpoint, type EngineEndpoint } from './endpoint';
+import { parseSshAddress, SshDialAgent, SshDialError } from './ssh-dial';
 import { Readable, Writable } from 'node:stream';
 import { DockerUnavailableError, EngineError, ImageUnavailableError, GobuildError, UsageError } from '../errors';
 import type { Digest } from '../image/types';
@@ -33,13 +38,55 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESE
 /** Syscalls of our own file reads: their EACCES/ENOENT are about a file, never about the engine. */
 const FILE_SYSCALLS = new Set(['open', 'read', 'scandir', 'stat', 'lstat', 'readlink', 'opendir']);
 
+let selected: EngineEndpoint | undefined;
+
+/** The engine every client of this process talks to (the CLI selects it once, from --context and the env). */
+export function selectEngine(endpoint: EngineEndpoint): void {
+  selected = endpoint;
+}
+
+export function selectedEngine(): EngineEndpoint {
+  selected ??= resolveEngineEndpoint({}, process.env);
+  return selected;
+}
+
 function engineAddress(): string {
-  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  return selectedEngine().address;
+}
+
+/** dockerode's options for an endpoint: a socket path, host/port with TLS files, or ssh through the system ssh. */
+export function dockerodeOptions(endpoint: EngineEndpoint): Docker.DockerOptions {
+  const url = new URL(endpoint.address);
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme === 'unix' || scheme === 'npipe') return { socketPath: decodeURIComponent(url.pathname) };
+  if (scheme === 'ssh') return { protocol: 'http', host: url.hostname, port: url.port || 22, agent: new SshDialAgent(parseSshAddress(endpoint.address)) } as Docker.DockerOptions;
+  const tls = endpoint.tls;
+  const secure = scheme === 'https' || tls !== undefined || url.port === '2376';
+  const options: Docker.DockerOptions = { protocol: secure ? 'https' : 'http', host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || (secure ? 2376 : 2375) };
+  if (tls?.ca) options.ca = tls.ca;
+  if (tls?.cert) options.cert = tls.cert;
+  if (tls?.key) options.key = tls.key;
+  // A context with SkipTLSVerify: the engine's certificate is not checked (the user asked for it).
+  if (tls && !tls.verify) (options as { rejectUnauthorized?: boolean }).rejectUnauthorized = false;
+  return options;
+}
+
+/** ssh's own words turned into what to do: the key, the host key, or the docker CLI on the host. */
+function sshFailure(err: SshDialError): DockerUnavailableError {
+  const said = err.sshMessage;
+  const where = `${err.target.user ? `${err.target.user}@` : ''}${err.target.host}`;
+  let hint = `Check that \`ssh ${where} docker version\` works from this shell (keys in ssh-agent or ~/.ssh, the host in known_hosts).`;
+  if (/Permission denied/i.test(said)) hint = `The host refused the key: add your public key to ~/.ssh/authorized_keys of ${err.target.user ?? 'your user'} on ${err.target.host}, or load the right key into ssh-agent (ssh-add). Password logins are not used.`;
+  else if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(said)) hint = `${err.target.host}'s host key is not in known_hosts, or it changed: run \`ssh ${where}\` once, check the fingerprint and accept it.`;
+  else if (/docker: (command )?not found|dial-stdio/i.test(said) || err.exitCode === 127) hint = `The host answered, but has no docker CLI on the PATH of a non-interactive shell: install the docker CLI there (it runs \`docker system dial-stdio\`).`;
+  else if (/Connection refused|timed out|Could not resolve/i.test(said)) hint = `Nothing answers ssh at ${err.target.host}${err.target.port ? `:${err.target.port}` : ''}: check the address in DOCKER_HOST or the context.`;
+  return new DockerUnavailableError(`cannot reach the Docker engine at ${engineAddress()} over ssh: ${said || `ssh exited with ${err.exitCode}`}`, { hint, cause: err });
 }
 
 /** Turn dockerode's errors into ours: no engine -> DockerUnavailableError, others keep the daemon's words. */
 export function translateDockerError(err: unknown, action: string): GobuildError {
   if (err instanceof GobuildError) return err;
+  if (err instanceof SshDialError) return sshFailure(err);
   const e = (err ?? {}) as DockerApiError;
   if (e.code && e.path !== undefined && e.syscall && FILE_SYSCALLS.has(e.syscall)) {
     // A file we were sending (the app dir, the buildpack) could not be read: name it.
@@ -75,7 +122,7 @@ export class DockerodeClient implements DockerClient {
   private readonly docker: Docker;
 
   constructor(docker?: Docker) {
-    this.docker = docker ?? new Docker();
+    this.docker = docker ?? new Docker(dockerodeOptions(selectedEngine()));
   }
 
   async info(): Promise<EngineInfo> {

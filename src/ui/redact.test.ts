@@ -45,6 +45,11 @@ describe('Redactor', () => {
     );
   });
 
+  it('keeps the login of an ssh:// engine address, but not a password in one', () => {
+    const r = redactor({});
+    expect(r.redact('engine: ssh://root@build-host:22 and ssh://me:pw@h')).toBe('engine: ssh://root@build-host:22 and ssh://[redacted]@h');
+  });
+
   it('redacts every string of a JSON value, keys included, and keeps other values', () => {
     const r = redactor({ S: 'topsecret' });
     expect(r.redactDeep({ a: ['x topsecret'], n: 1, ok: true, none: null, topsecret: { b: 'topsecret' } })).toEqual({

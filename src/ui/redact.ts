@@ -22,7 +22,10 @@ export function isConfigurationSetting(name: string): boolean {
 }
 
 // scheme://userinfo@ : the userinfo is everything up to the @ that has no /, whitespace or quote.
-const URL_USERINFO = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@"'<>`]+@/g;
+const URL_USERINFO = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^\s/@"'<>`]+)@/g;
+/** ssh://user@host names a login, not a secret (the key is elsewhere): it stays readable. */
+const maskUserinfo = (_: string, scheme: string, userinfo: string): string =>
+  scheme.toLowerCase() === 'ssh://' && !userinfo.includes(':') ? `${scheme}${userinfo}@` : `${scheme}${MASKED_USERINFO}@`;
 export const MASKED_USERINFO = '[redacted]';
 
 interface Pattern {
@@ -97,7 +100,7 @@ export class Redactor {
       out += `${text.slice(from, start)}[redacted:${names.join(',')}]`;
       from = end;
     }
-    return (out + text.slice(from)).replace(URL_USERINFO, `$1${MASKED_USERINFO}@`);
+    return (out + text.slice(from)).replace(URL_USERINFO, maskUserinfo);
   }
 
   /** Every string inside a JSON-like value, redacted (object keys included). */

@@ -1,4 +1,4 @@
-import { checkDockerHost, checkImageRef, checkInsecureRegistry, checkNetworkExists, checkNetworkSyntax, checkPlatforms } from './preflight';
+import { checkImageRef, checkInsecureRegistry, checkNetworkExists, checkNetworkSyntax, checkPlatforms } from './preflight';
 import { ExitCode, UsageError } from '../../errors';
 import { parsePlatforms } from '../options';
 
@@ -11,26 +11,6 @@ function usageErrorOf(fn: () => unknown): UsageError {
   }
   throw new Error('no error thrown');
 }
-
-describe('checkDockerHost', () => {
-  it.each(['unix:///var/run/docker.sock', 'tcp://127.0.0.1:2375', 'tcp://docker:2376', 'ssh://me@host', 'ssh://me@host:2222', 'npipe:////./pipe/docker_engine', 'tcp://[::1]:2375', ''])(
-    'accepts %s',
-    (value) => expect(() => checkDockerHost(value)).not.toThrow(),
-  );
-  it.each([
-    ['htp:/x', /is not an engine address/],
-    ['htp://x', /scheme "htp"/],
-    ['unix://relative.sock', /absolute socket path/],
-    ['tcp://', /does not name a host/],
-    ['tcp://host:99999', /outside 1-65535/],
-    ['/var/run/docker.sock', /is not an engine address/],
-  ])('rejects %s with a usage error and a hint', (value, message) => {
-    const err = usageErrorOf(() => checkDockerHost(value));
-    expect(err.code).toBe(ExitCode.Usage);
-    expect(err.message).toMatch(message);
-    expect(err.hint).toMatch(/unix:\/\/\/var\/run\/docker.sock/);
-  });
-});
 
 describe('checkPlatforms', () => {
   it('accepts what Go can target, with the variants the buildpack maps', () => {

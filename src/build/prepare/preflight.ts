@@ -59,32 +59,6 @@ export function checkPlatforms(platforms: readonly Platform[]): void {
   }
 }
 
-const DOCKER_HOST_EXAMPLES = 'e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2375, ssh://user@host';
-
-/**
- * DOCKER_HOST as docker-modem reads it: unix://<path>, npipe://<path>, tcp|http|https://host[:port],
- * ssh://[user@]host[:port]. Anything else would reach the engine client as a bug of ours.
- */
-export function checkDockerHost(value: string | undefined): void {
-  if (value === undefined || value === '') return;
-  const bad = (why: string): UsageError =>
-    new UsageError(`DOCKER_HOST=${JSON.stringify(value)} ${why}`, {
-      hint: `Set DOCKER_HOST to an engine address (${DOCKER_HOST_EXAMPLES}), or unset it for the local socket.`,
-    });
-  const m = /^([a-z]+):\/\/(.*)$/.exec(value);
-  if (!m) throw bad('is not an engine address (scheme://address)');
-  const [, scheme, rest] = m;
-  if (scheme === 'unix' || scheme === 'npipe') {
-    if (!rest.startsWith('/') && !(scheme === 'npipe' && rest.startsWith('./'))) throw bad(`needs an absolute socket path after ${scheme}://`);
-    return;
-  }
-  if (!['tcp', 'http', 'https', 'ssh'].includes(scheme)) throw bad(`has the scheme ${JSON.stringify(scheme)}; gobuild-cnb speaks unix, tcp, ssh and npipe`);
-  const hostPort = (scheme === 'ssh' ? rest.replace(/^[^@/]+@/, '') : rest).replace(/\/.*$/, '');
-  const hp = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:(\d{1,5}))?$/.exec(hostPort);
-  if (!hp) throw bad(`does not name a host (host:port after ${scheme}://)`);
-  if (hp[4] !== undefined && (Number(hp[4]) < 1 || Number(hp[4]) > 65535)) throw bad(`has the port ${hp[4]}, outside 1-65535`);
-}
-
 /** Docker's network name grammar, plus the container:<id> mode. */
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { resolveBuildOptions, type BuildFlags } from '../../build/options';
 import { runBuild, type BuildResult } from '../../build/build';
 import { BUNDLED_BUILDPACK_DIR } from '../../build/prepare/inputs';
-import { DockerodeClient } from '../../docker/dockerode-client';
+import { DockerodeClient, selectedEngine } from '../../docker/dockerode-client';
+import { describeEndpoint } from '../../docker/endpoint';
 import { ConsoleReporter, type Reporter } from '../../ui/reporter';
 import { RedactingReporter, redactError, Redactor } from '../../ui/redact';
 import { formatBytes, formatMs } from '../../ui/format';
@@ -60,6 +61,7 @@ Examples:
   gobuild-cnb build . -t my-app --no-host-ca-certs --ca-certs corp-root.pem
   gobuild-cnb build . -t my-app --json | jq -r .id
   gobuild-cnb build . -t my-app --no-color 2> build.log
+  gobuild-cnb build . -t my-app --context build-host      on the engine of a docker context (docs/engines.md)
   gobuild-cnb build . -t my-app --netrc ~/.netrc -e GONOSUMDB=git.corp.example/*
   gobuild-cnb build . -t my-app --volume ./bindings/git:/platform/bindings/git -e GOPRIVATE=git.corp.example/*
 
@@ -76,9 +78,12 @@ archive and the result goes to stderr.`,
       // Secret values of the build env and the bindings never reach the terminal, the JSON or an error message.
       const redactor = Redactor.forBuildEnv(options.env, bindingSecrets(options.bindings));
       const reporter = new RedactingReporter(new ConsoleReporter({ verbose: options.verbose, color: flags.color }), redactor);
-      let result: BuildResult;
+      const engine = selectedEngine();
+      reporter.detail(`engine: ${describeEndpoint(engine)}`);
+      let result: BuildResult & { engine: { address: string; source: string; context?: string } };
       try {
-        result = redactor.redactDeep(await runBuild(options, { docker: new DockerodeClient(), reporter }));
+        const built = await runBuild(options, { docker: new DockerodeClient(), reporter });
+        result = redactor.redactDeep({ ...built, engine: { address: engine.address, source: engine.source, context: engine.context } });
       } catch (err) {
         throw redactError(err, redactor);
       }
